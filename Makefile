@@ -1,0 +1,44 @@
+# Two commands matter on a fresh machine: `make demo` and `make test`. Both install first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Tests run in parallel, one database per pytest-xdist worker.
+TEST_WORKERS ?= 4
+
+.PHONY: install test test-fast lint format demo bench clean db-up
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+db-up:
+	@sh scripts/ensure-mariadb.sh
+
+test: install db-up
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=10
+
+test-fast: install db-up
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not slow"
+
+lint: install
+	$(BIN)/ruff check workcraft tests
+	$(BIN)/ruff format --check workcraft tests
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format workcraft tests
+	$(BIN)/ruff check --fix workcraft tests
+
+demo: install db-up
+	$(BIN)/python -m demo.run
+
+bench: install db-up
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Make sure a MySQL/MariaDB server answers on 127.0.0.1:3306; start the machine's MariaDB if
+# it does not (no systemd here), then wait until it accepts connections.
+set -eu
+HOST=${WK_DB_HOST:-127.0.0.1}
+PORT=${WK_DB_PORT:-3306}
+answers() {
+  mariadb-admin --protocol=TCP -h "$HOST" -P "$PORT" -u root --connect-timeout=2 ping >/dev/null 2>&1 \
+    || mysqladmin --protocol=TCP -h "$HOST" -P "$PORT" -u root --connect-timeout=2 ping >/dev/null 2>&1
+}
+if answers; then exit 0; fi
+echo "database not answering on $HOST:$PORT; starting mariadbd" >&2
+start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+i=0
+while ! answers; do
+  i=$((i + 1))
+  if [ "$i" -ge 60 ]; then echo "mariadbd did not come up within 60 s" >&2; exit 1; fi
+  sleep 1
+done
+echo "database is up" >&2

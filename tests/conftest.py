@@ -1,0 +1,121 @@
+"""Fixtures: every test gets a database of its own on the real server (never mocked).
+
+``db_config``: a database per pytest-xdist worker with the workcraft tables, emptied before
+each test. ``empty_db_config``: a brand-new database with no tables, dropped afterwards.
+Server address: WK_TEST_DB_HOST / WK_TEST_DB_PORT / WK_TEST_DB_USER / WK_TEST_DB_PASS
+(default 127.0.0.1:3306, root, empty password; TCP, see FIELD-NOTES).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import mysql.connector
+import pytest
+
+from workcraft.db import DBConfig
+from workcraft.setup import setup_database_tables
+
+TABLES_TO_EMPTY = ("bountyboard", "peon", "logs")
+
+
+def server_config(database: str = "mysql") -> DBConfig:
+    return DBConfig(
+        host=os.environ.get("WK_TEST_DB_HOST", "127.0.0.1"),
+        port=int(os.environ.get("WK_TEST_DB_PORT", "3306")),
+        user=os.environ.get("WK_TEST_DB_USER", "root"),
+        password=os.environ.get("WK_TEST_DB_PASS", ""),
+        database=database,
+    )
+
+
+def admin_connection(config: DBConfig | None = None, database: str | None = None) -> object:
+    config = config or server_config()
+    return mysql.connector.connect(
+        host=config.host,
+        port=config.port,
+        user=config.user,
+        password=config.password,
+        database=database,
+        autocommit=True,
+    )
+
+
+def drop_database(name: str) -> None:
+    conn = admin_connection()
+    try:
+        cur = conn.cursor()  # type: ignore[attr-defined]
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        conn.close()  # type: ignore[attr-defined]
+
+
+def unique_db_name(prefix: str = "wkt") -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
+    return f"{prefix}_{worker}_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def worker_db_config() -> Iterator[DBConfig]:
+    config = server_config(unique_db_name("wkw"))
+    setup_database_tables(config)
+    yield config
+    drop_database(config.database)
+
+
+@pytest.fixture
+def db_config(worker_db_config: DBConfig) -> DBConfig:
+    conn = admin_connection(worker_db_config, worker_db_config.database)
+    try:
+        cur = conn.cursor()  # type: ignore[attr-defined]
+        for table in TABLES_TO_EMPTY:
+            cur.execute(f"DELETE FROM `{table}`")
+    finally:
+        conn.close()  # type: ignore[attr-defined]
+    return worker_db_config
+
+
+@pytest.fixture
+def empty_db_config() -> Iterator[DBConfig]:
+    config = server_config(unique_db_name())
+    yield config
+    drop_database(config.database)
+
+
+@pytest.fixture
+def sql(db_config: DBConfig) -> Iterator[SqlHelper]:
+    helper = SqlHelper(db_config)
+    yield helper
+    helper.close()
+
+
+class SqlHelper:
+    """Raw SQL against the test database, for arranging and checking rows."""
+
+    def __init__(self, config: DBConfig) -> None:
+        self.conn = admin_connection(config, config.database)
+        cur = self.conn.cursor()  # type: ignore[attr-defined]
+        cur.execute("SET time_zone = '+00:00'")
+
+    def rows(self, statement: str, params: tuple[object, ...] = ()) -> list[dict[str, object]]:
+        cur = self.conn.cursor(dictionary=True)  # type: ignore[attr-defined]
+        cur.execute(statement, params)
+        return list(cur.fetchall()) if cur.with_rows else []
+
+    def value(self, statement: str, params: tuple[object, ...] = ()) -> object:
+        cur = self.conn.cursor()  # type: ignore[attr-defined]
+        cur.execute(statement, params)
+        row = cur.fetchone()
+        return row[0] if row else None
+
+    def run(self, statement: str, params: tuple[object, ...] = ()) -> int:
+        cur = self.conn.cursor()  # type: ignore[attr-defined]
+        cur.execute(statement, params)
+        if cur.with_rows:
+            cur.fetchall()
+        return int(cur.rowcount)
+
+    def close(self) -> None:
+        self.conn.close()  # type: ignore[attr-defined]

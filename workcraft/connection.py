@@ -1,0 +1,45 @@
+"""Opening MySQL connections, with the C extension when it loads and pure Python otherwise."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import mysql.connector
+from mysql.connector.constants import ClientFlag
+
+from workcraft.db import DBConfig
+
+log = logging.getLogger("workcraft.db")
+
+# Statements run on every new connection: UTC timestamps everywhere (peons on hosts in other
+# zones must agree with the janitor), and READ COMMITTED so a locking claim releases the rows
+# it examined but did not take (REPEATABLE READ keeps them locked until commit).
+SESSION_SETUP = (
+    "SET time_zone = '+00:00'",
+    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+)
+
+
+def c_extension_available() -> bool:
+    try:
+        import _mysql_connector  # noqa: F401
+    except ImportError as exc:
+        log.debug("mysql C extension unavailable, using pure Python: %s", exc)
+        return False
+    return True
+
+
+def open_connection(config: DBConfig, with_database: bool = True) -> Any:
+    """A new autocommit connection; UPDATE row counts are *matched* rows (FOUND_ROWS)."""
+    kwargs = config.connect_kwargs(with_database)
+    kwargs["client_flags"] = [ClientFlag.FOUND_ROWS]
+    kwargs["use_pure"] = not c_extension_available()
+    conn = mysql.connector.connect(**kwargs)
+    cursor = conn.cursor()
+    try:
+        for statement in SESSION_SETUP:
+            cursor.execute(statement)
+    finally:
+        cursor.close()
+    return conn

@@ -1,0 +1,234 @@
+"""The app: a registry of task functions and handlers, and the producer API.
+
+``workcraft = workcraft()`` as in the seed; ``Workcraft`` is the same class with a
+conventional name. Nothing here opens a connection until a producer method is called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from workcraft.db import DBConfig, get_db_config
+from workcraft.errors import PayloadTooLarge
+from workcraft.models import Task
+from workcraft.payload import TaskSpec, build_row, coerce_spec
+from workcraft.store import Cursor, RetryPolicy, Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Rows per multi-row INSERT: big enough to amortise the commit, small enough for
+# max_allowed_packet with ordinary payloads (the size is checked anyway).
+DEFAULT_BATCH_SIZE = 1000
+
+
+@dataclasses.dataclass
+class Handlers:
+    setup: Callable[[], Any] | None = None
+    prerun: Callable[..., Any] | None = None
+    postrun: Callable[..., Any] | None = None
+
+
+class Workcraft:
+    """Register tasks with ``@app.task("name")``; enqueue with ``app.send_task_sync``."""
+
+    def __init__(self, retry: RetryPolicy | None = None) -> None:
+        self.tasks: dict[str, Callable[..., Any]] = {}
+        self.handlers = Handlers()
+        self._retry = retry
+        self._local = threading.local()
+
+    # -- registration -------------------------------------------------------------------
+    def task(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a sync or async function under ``name`` (default: its ``__name__``)."""
+
+        def decorate(fn: F) -> F:
+            task_name = name or fn.__name__
+            if not isinstance(task_name, str) or not task_name:
+                raise TypeError("task name must be a non-empty string")
+            existing = self.tasks.get(task_name)
+            if existing is not None and existing is not fn:
+                raise ValueError(f"task {task_name!r} is already registered")
+            self.tasks[task_name] = fn
+            return fn
+
+        return decorate
+
+    def setup_handler(self) -> Callable[[F], F]:
+        """Runs once per peon process, before its first task."""
+
+        def decorate(fn: F) -> F:
+            self.handlers.setup = fn
+            return fn
+
+        return decorate
+
+    def prerun_handler(self) -> Callable[[F], F]:
+        """Called as ``fn(task_id, task_name, *prerun_handler_args, **kwargs)``."""
+
+        def decorate(fn: F) -> F:
+            self.handlers.prerun = fn
+            return fn
+
+        return decorate
+
+    def postrun_handler(self) -> Callable[[F], F]:
+        """Called as ``fn(task_id, task_name, result, status, *postrun_handler_args, **kw)``."""
+
+        def decorate(fn: F) -> F:
+            self.handlers.postrun = fn
+            return fn
+
+        return decorate
+
+    # -- connections --------------------------------------------------------------------
+    def _store(self, db_config: DBConfig | None) -> Store:
+        """One store per thread and database config, owned by this app."""
+        config = db_config or get_db_config()
+        stores: dict[DBConfig, Store] = getattr(self._local, "stores", None) or {}
+        self._local.stores = stores
+        store = stores.get(config)
+        if store is None:
+            store = stores[config] = Store(config, retry=self._retry, name="producer")
+        return store
+
+    def close(self) -> None:
+        """Close this thread's producer connections."""
+        for store in (getattr(self._local, "stores", None) or {}).values():
+            store.close()
+        self._local.stores = {}
+
+    def _max_packet(self, store: Store) -> int:
+        cached = getattr(store, "_max_packet", None)
+        if cached is None:
+            cached = int(store.fetch_value("max_allowed_packet"))
+            store._max_packet = cached  # type: ignore[attr-defined]
+        return int(cached)
+
+    # -- producer API -------------------------------------------------------------------
+    def send_task_sync(
+        self,
+        task_name: str,
+        task_args: Sequence[Any] | None = None,
+        task_kwargs: Mapping[str, Any] | None = None,
+        prerun_handler_args: Sequence[Any] | None = None,
+        prerun_handler_kwargs: Mapping[str, Any] | None = None,
+        postrun_handler_args: Sequence[Any] | None = None,
+        postrun_handler_kwargs: Mapping[str, Any] | None = None,
+        retry_on_failure: bool = False,
+        db_config: DBConfig | None = None,
+        queue: str = "DEFAULT",
+        retry_limit: int = 3,
+    ) -> str:
+        """Enqueue one task and return its id. Bad arguments raise before any I/O."""
+        spec = TaskSpec(
+            task_name=task_name,
+            task_args=task_args,
+            task_kwargs=task_kwargs,
+            prerun_handler_args=prerun_handler_args,
+            prerun_handler_kwargs=prerun_handler_kwargs,
+            postrun_handler_args=postrun_handler_args,
+            postrun_handler_kwargs=postrun_handler_kwargs,
+            retry_on_failure=retry_on_failure,
+            retry_limit=retry_limit,
+            queue=queue,
+        )
+        return self.send_tasks_sync([spec], db_config=db_config)[0]
+
+    def send_tasks_sync(
+        self,
+        tasks: Iterable[TaskSpec | Mapping[str, Any]],
+        db_config: DBConfig | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> list[str]:
+        """Enqueue many tasks with multi-row INSERTs (one round trip and commit per batch)."""
+        rows = [build_row(coerce_spec(item)) for item in tasks]
+        if not rows:
+            return []
+        store = self._store(db_config)
+        limit = self._max_packet(store)
+        batches: list[list[tuple[Any, ...]]] = [[]]
+        size = 0
+        for row in rows:
+            row_size = sum(len(str(value)) for value in row) + 64
+            if row_size > limit:
+                raise PayloadTooLarge(
+                    f"task {row[1]!r}: payload of {row_size} bytes exceeds the server's "
+                    f"max_allowed_packet ({limit} bytes)"
+                )
+            if batches[-1] and (len(batches[-1]) >= batch_size or size + row_size > limit // 2):
+                batches.append([])
+                size = 0
+            batches[-1].append(row)
+            size += row_size
+        for batch in batches:
+            store.transaction(functools.partial(_insert_batch, batch))
+        return [row[0] for row in rows]
+
+    def get_task_sync(self, task_id: str, db_config: DBConfig | None = None) -> Task | None:
+        row = self._store(db_config).fetch_one("get_task", {"id": task_id})
+        return Task.from_row(row) if row else None
+
+    def wait_for_task_sync(
+        self,
+        task_id: str,
+        db_config: DBConfig | None = None,
+        timeout: float | None = 60.0,
+        poll_interval: float = 0.2,
+    ) -> Task:
+        """Poll until the task is SUCCESS, FAILURE or INVALID; ``TimeoutError`` otherwise."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            task = self.get_task_sync(task_id, db_config)
+            if task is None:
+                raise LookupError(f"no task with id {task_id!r}")
+            if task.status.is_final:
+                return task
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"task {task_id} still {task.status} after {timeout} s")
+            time.sleep(poll_interval)
+
+    # -- asyncio twins ------------------------------------------------------------------
+    async def send_task(self, task_name: str, *args: Any, **kwargs: Any) -> str:
+        return await asyncio.to_thread(self.send_task_sync, task_name, *args, **kwargs)
+
+    async def send_tasks(
+        self, tasks: Iterable[TaskSpec | Mapping[str, Any]], **kw: Any
+    ) -> list[str]:
+        return await asyncio.to_thread(self.send_tasks_sync, list(tasks), **kw)
+
+    async def get_task(self, task_id: str, db_config: DBConfig | None = None) -> Task | None:
+        return await asyncio.to_thread(self.get_task_sync, task_id, db_config)
+
+    async def wait_for_task(
+        self,
+        task_id: str,
+        db_config: DBConfig | None = None,
+        timeout: float | None = 60.0,
+        poll_interval: float = 0.2,
+    ) -> Task:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            task = await self.get_task(task_id, db_config)
+            if task is None:
+                raise LookupError(f"no task with id {task_id!r}")
+            if task.status.is_final:
+                return task
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"task {task_id} still {task.status} after {timeout} s")
+            await asyncio.sleep(poll_interval)
+
+
+def _insert_batch(batch: list[tuple[Any, ...]], cur: Cursor, attempt: int) -> int:
+    # A retry may follow a COMMIT whose acknowledgement was lost: the ids are ours, so rows
+    # already there are skipped instead of failing on the duplicate key.
+    return cur.executemany("insert_task" if attempt == 1 else "insert_task_if_missing", batch)
+
+
+# The seed's spelling: ``from workcraft.core import workcraft; workcraft = workcraft()``.
+workcraft = Workcraft

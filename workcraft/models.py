@@ -1,0 +1,107 @@
+"""Typed views of the rows a person sees in the database."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+from typing import Any
+
+
+class TaskStatus(str, enum.Enum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    INVALID = "INVALID"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.INVALID)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class PeonStatus(str, enum.Enum):
+    IDLE = "IDLE"
+    PREPARING = "PREPARING"
+    WORKING = "WORKING"
+    OFFLINE = "OFFLINE"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+PAYLOAD_KEYS = (
+    "task_args",
+    "task_kwargs",
+    "prerun_handler_args",
+    "prerun_handler_kwargs",
+    "postrun_handler_args",
+    "postrun_handler_kwargs",
+)
+
+
+def decode_json(value: Any) -> Any:
+    """JSON columns arrive as str (or bytes); NULL stays None; garbage stays as text."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    id: str
+    status: TaskStatus
+    task_name: str
+    queue: str
+    payload: Any
+    result: Any
+    worker_id: str | None
+    retry_on_failure: bool
+    retry_count: int
+    retry_limit: int
+    attempt: int
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+    @property
+    def task_args(self) -> list[Any]:
+        args = self.payload.get("task_args") if isinstance(self.payload, dict) else None
+        return list(args or [])
+
+    @property
+    def task_kwargs(self) -> dict[str, Any]:
+        kwargs = self.payload.get("task_kwargs") if isinstance(self.payload, dict) else None
+        return dict(kwargs or {})
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Task:
+        return cls(
+            id=row["id"],
+            status=TaskStatus(row["status"]),
+            task_name=row["task_name"],
+            queue=row["queue"],
+            payload=decode_json(row["payload"]),
+            result=decode_json(row["result"]),
+            worker_id=row["worker_id"],
+            retry_on_failure=bool(row["retry_on_failure"]),
+            retry_count=int(row["retry_count"]),
+            retry_limit=int(row["retry_limit"]),
+            attempt=int(row["attempt"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            started_at=row.get("started_at"),
+            finished_at=row.get("finished_at"),
+        )

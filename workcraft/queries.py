@@ -1,0 +1,43 @@
+"""Loads ``sql/queries.sql`` into named statements, once."""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+
+_HEADER = re.compile(r"^-- ([a-z_]+) --\s*$")
+
+
+def parse_queries(text: str) -> dict[str, str]:
+    queries: dict[str, str] = {}
+    name: str | None = None
+    lines: list[str] = []
+
+    def flush() -> None:
+        if name is not None:
+            sql = "\n".join(line for line in lines if not line.lstrip().startswith("--"))
+            queries[name] = sql.strip()
+
+    for line in text.splitlines():
+        match = _HEADER.match(line)
+        if match:
+            flush()
+            name, lines = match.group(1), []
+        elif name is not None:
+            lines.append(line)
+    flush()
+    return queries
+
+
+@functools.lru_cache(maxsize=1)
+def load_queries() -> dict[str, str]:
+    text = resources.files("workcraft").joinpath("sql/queries.sql").read_text("utf-8")
+    return parse_queries(text)
+
+
+def expand(sql: str, **counts: int) -> str:
+    """Replace ``{ids}``-style markers with that many ``%s`` placeholders (at least one)."""
+    for marker, count in counts.items():
+        sql = sql.replace("{" + marker + "}", ", ".join(["%s"] * max(count, 1)))
+    return sql

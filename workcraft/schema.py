@@ -1,0 +1,217 @@
+"""The three public tables (plus a version table), and how to create or upgrade them.
+
+The schema is declared once, as columns and indexes. ``setup`` creates what is missing and
+converges an older schema (the original workcraft's, or an earlier version of this one) in
+place: it adds missing columns and indexes and widens changed types, keeping every row. It
+needs only CREATE, ALTER, INDEX, DROP, SELECT, INSERT, UPDATE and DELETE on the database: no
+EVENT, no routine, no trigger, no global variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+
+log = logging.getLogger("workcraft.schema")
+
+SCHEMA_VERSION = 1
+
+TASK_STATUSES = ("PENDING", "RUNNING", "SUCCESS", "FAILURE", "INVALID")
+PEON_STATUSES = ("IDLE", "PREPARING", "WORKING", "OFFLINE")
+
+
+def _enum(values: tuple[str, ...]) -> str:
+    return "enum(" + ",".join(f"'{value}'" for value in values) + ")"
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # normalised, as information_schema.COLUMNS.COLUMN_TYPE shows it
+    rest: str  # NULL-ness, defaults, collation
+
+    @property
+    def ddl(self) -> str:
+        return f"`{self.name}` {self.type} {self.rest}".strip()
+
+
+@dataclasses.dataclass(frozen=True)
+class Index:
+    name: str
+    columns: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: str
+    indexes: tuple[Index, ...] = ()
+
+    @property
+    def create_ddl(self) -> str:
+        parts = [column.ddl for column in self.columns]
+        parts.append(f"PRIMARY KEY ({self.primary_key})")
+        parts += [f"KEY `{index.name}` ({index.columns})" for index in self.indexes]
+        body = ",\n  ".join(parts)
+        return (
+            f"CREATE TABLE IF NOT EXISTS `{self.name}` (\n  {body}\n)"
+            " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
+        )
+
+
+BIN = "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+
+BOUNTYBOARD = Table(
+    name="bountyboard",
+    columns=(
+        Column("id", "char(36)", "NOT NULL DEFAULT (UUID())"),
+        Column("status", _enum(TASK_STATUSES), "NOT NULL DEFAULT 'PENDING'"),
+        Column("created_at", "datetime(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
+        Column(
+            "updated_at",
+            "datetime(6)",
+            "NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)",
+        ),
+        Column("task_name", "varchar(255)", f"{BIN} NOT NULL"),
+        Column("worker_id", "varchar(255)", f"{BIN} NULL DEFAULT NULL"),
+        Column("queue", "varchar(255)", f"{BIN} NOT NULL DEFAULT 'DEFAULT'"),
+        Column("payload", "json", "NULL DEFAULT ('{}')"),
+        Column("result", "json", "NULL DEFAULT NULL"),
+        Column("retry_on_failure", "tinyint(1)", "NOT NULL DEFAULT 0"),
+        Column("retry_count", "int", "NOT NULL DEFAULT 0"),
+        Column("retry_limit", "int", "NOT NULL DEFAULT 3"),
+        # Fencing token: bumped by every claim; completion must present the one it claimed.
+        Column("attempt", "int", "NOT NULL DEFAULT 0"),
+        # How often a peon died while running this task (poison-pill guard).
+        Column("crash_count", "int", "NOT NULL DEFAULT 0"),
+        # The peon process (not just its id) that holds a RUNNING task.
+        Column("peon_session", "char(36)", "NULL DEFAULT NULL"),
+        Column("started_at", "datetime(6)", "NULL DEFAULT NULL"),
+        Column("finished_at", "datetime(6)", "NULL DEFAULT NULL"),
+    ),
+    primary_key="`id`",
+    indexes=(
+        # Claim: WHERE status='PENDING' AND queue=? ORDER BY created_at: same order, same
+        # direction, so LIMIT n reads and locks n rows, not the whole backlog.
+        Index("ix_bountyboard_claim", "`status`, `queue`, `created_at`"),
+        # Reopen-failed sweep: WHERE status='FAILURE' AND finished_at <= ?.
+        Index("ix_bountyboard_finished", "`status`, `finished_at`"),
+        # A peon's own tasks (dead-peon sweep, orphan release).
+        Index("ix_bountyboard_worker", "`worker_id`, `status`"),
+    ),
+)
+
+PEON = Table(
+    name="peon",
+    columns=(
+        Column("id", "varchar(255)", f"{BIN} NOT NULL"),
+        Column("status", _enum(PEON_STATUSES), "NOT NULL DEFAULT 'IDLE'"),
+        Column("last_heartbeat", "datetime(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
+        Column("current_task", "char(36)", "NULL DEFAULT NULL"),
+        Column("queues", "text", "NULL DEFAULT NULL"),
+        Column("hostname", "varchar(255)", "NULL DEFAULT NULL"),
+        Column("pid", "int", "NULL DEFAULT NULL"),
+        Column("session", "char(36)", "NULL DEFAULT NULL"),
+        Column("concurrency", "int", "NOT NULL DEFAULT 1"),
+        Column("running_tasks", "int", "NOT NULL DEFAULT 0"),
+        Column("tasks_done", "bigint", "NOT NULL DEFAULT 0"),
+        Column("started_at", "datetime(6)", "NULL DEFAULT NULL"),
+    ),
+    primary_key="`id`",
+    indexes=(Index("ix_peon_status_heartbeat", "`status`, `last_heartbeat`"),),
+)
+
+LOGS = Table(
+    name="logs",
+    columns=(
+        Column("id", "bigint", "NOT NULL AUTO_INCREMENT"),
+        Column("message", "text", "NOT NULL"),
+        Column("created_at", "datetime(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
+    ),
+    primary_key="`id`",
+    indexes=(Index("ix_logs_created_at", "`created_at`"),),
+)
+
+SCHEMA_TABLE = Table(
+    name="workcraft_schema",
+    columns=(
+        Column("version", "int", "NOT NULL"),
+        Column("applied_at", "datetime(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
+    ),
+    primary_key="`version`",
+)
+
+TABLES = (PEON, BOUNTYBOARD, LOGS, SCHEMA_TABLE)
+PUBLIC_TABLES = ("bountyboard", "peon", "logs")
+
+# Constraints of the original workcraft that contradict this contract: the foreign key from
+# bountyboard.worker_id to peon.id (blocks widening ids, and deleting peons) and a check that
+# forbade retry_limit <= 1 with retries on.
+SEED_CHECKS_TO_DROP = ("chk_retry_limit", "chk_retry_consistency")
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def normalise_type(column_type: str) -> str:
+    """Make MariaDB's and MySQL's spellings comparable (int(11) = int, longtext = json)."""
+    text = column_type.strip()
+    keyword, sep, rest = text.partition("(")
+    text = keyword.lower() + sep + rest  # enum values keep their case
+    text = re.sub(r"^(int|bigint|smallint|mediumint)\(\d+\)", r"\1", text)
+    if text == "longtext":
+        return "json"  # MariaDB stores JSON as LONGTEXT with a JSON_VALID check
+    return text
+
+
+def quote_identifier(name: str) -> str:
+    """Backtick a name read from information_schema; refuse anything unusual."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"unexpected identifier {name!r}")
+    return f"`{name}`"
+
+
+def drop_tables_ddl() -> list[str]:
+    """Reverse order: bountyboard before peon (the original schema had a foreign key)."""
+    return [f"DROP TABLE IF EXISTS `{table.name}`" for table in reversed(TABLES)]
+
+
+def upgrade_statements(
+    table: Table,
+    existing_columns: dict[str, str],
+    existing_indexes: set[str],
+    foreign_keys: list[str],
+    checks: list[str],
+) -> list[str]:
+    """ALTER statements that bring an existing table to ``table``, keeping its rows."""
+    statements: list[str] = []
+    for name in foreign_keys:
+        statements.append(f"ALTER TABLE `{table.name}` DROP FOREIGN KEY {quote_identifier(name)}")
+    for name in checks:
+        if name in SEED_CHECKS_TO_DROP:
+            statements.append(
+                f"ALTER TABLE `{table.name}` DROP CONSTRAINT {quote_identifier(name)}"
+            )
+    for column in table.columns:
+        current = existing_columns.get(column.name)
+        if current is None:
+            statements.append(f"ALTER TABLE `{table.name}` ADD COLUMN {column.ddl}")
+        elif normalise_type(current) != normalise_type(column.type):
+            statements.append(f"ALTER TABLE `{table.name}` MODIFY COLUMN {column.ddl}")
+    for index in table.indexes:
+        if index.name not in existing_indexes:
+            statements.append(
+                f"ALTER TABLE `{table.name}` ADD KEY `{index.name}` ({index.columns})"
+            )
+    return statements
+
+
+def create_database_ddl(database: str) -> str:
+    """``CREATE DATABASE`` for a user-chosen name: an identifier, quoted, never a value."""
+    if not database or "\x00" in database or len(database) > 64:
+        raise ValueError(f"invalid database name {database!r}")
+    quoted = database.replace("`", "``")
+    return (
+        f"CREATE DATABASE IF NOT EXISTS `{quoted}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    )
