@@ -10,6 +10,7 @@ import click
 
 from workcraft.cli_compat import CompatGroup
 from workcraft.cli_options import build_db_config, db_options, load_runtime, runtime_options
+from workcraft.cli_peon import peon_cmd
 from workcraft.errors import WorkcraftError
 
 
@@ -50,6 +51,9 @@ def setup_database_tables_cmd(**kwargs: Any) -> None:
         parts.append(f"upgraded schema with {len(report.statements)} statement(s)")
     summary = "; ".join(parts) if parts else "tables already up to date"
     click.echo(f"workcraft schema v{report.version_after} in {config.describe()}: {summary}")
+
+
+cli.add_command(peon_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

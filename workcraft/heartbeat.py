@@ -1,0 +1,66 @@
+"""The peon's heartbeat: a thread with its own connection, so a busy peon still beats."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from workcraft.errors import WorkcraftError
+from workcraft.store import Store
+
+log = logging.getLogger("workcraft.peon")
+
+
+class Heartbeat(threading.Thread):
+    """Every ``interval`` seconds, ``UPDATE peon SET last_heartbeat = NOW(6)``.
+
+    If the update matches nothing (the janitor declared us dead, or another process took
+    our id over) it calls ``on_lost`` once and ends: the peon must stop claiming under
+    this identity.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        peon_id: str,
+        session: str,
+        interval: float,
+        on_lost: Callable[[], None],
+    ) -> None:
+        super().__init__(name=f"heartbeat-{peon_id}", daemon=True)
+        self.store = store
+        self.peon_id = peon_id
+        self.session = session
+        self.interval = interval
+        self.on_lost = on_lost
+        self.stop_event = threading.Event()
+        self.beats = 0
+
+    def beat(self) -> bool:
+        """One heartbeat; False if our row is gone, OFFLINE or someone else's."""
+        matched = self.store.execute("heartbeat", {"id": self.peon_id, "session": self.session})
+        self.beats += 1
+        return matched > 0
+
+    def run(self) -> None:
+        while not self.stop_event.wait(self.interval):
+            try:
+                alive = self.beat()
+            except WorkcraftError as exc:  # permanent error: say so, keep trying
+                log.error("heartbeat failed: %s", exc)
+                continue
+            if not alive and not self.stop_event.is_set():
+                log.warning(
+                    "peon %s: heartbeat found our row OFFLINE, gone or taken over; "
+                    "no more claims under this identity",
+                    self.peon_id,
+                )
+                self.on_lost()
+                return
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout=2)
+        self.store.close()
