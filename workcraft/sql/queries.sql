@@ -222,3 +222,9 @@ SELECT CONNECTION_ID()
 -- kill_connection --
 -- Tests and operators: drop another session (its GET_LOCK is released with it).
 KILL CONNECTION %(id)s
+
+-- running_tasks_of_peon --
+-- Uses ix_bountyboard_worker (worker_id, status).
+SELECT id, task_name, attempt, crash_count FROM bountyboard
+WHERE worker_id = %(worker_id)s AND status = 'RUNNING'
+FOR UPDATE

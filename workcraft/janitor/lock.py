@@ -1,0 +1,83 @@
+"""The leader lock: MySQL ``GET_LOCK`` held on a connection of its own.
+
+The server releases a named lock when the connection that holds it ends (crash, kill -9,
+``KILL CONNECTION``, network loss), which is how a standby janitor takes over. We never
+reconnect this connection behind the caller's back: a new connection does not hold the
+lock, so any error here means "not the leader any more".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+
+from workcraft.db import DBConfig
+from workcraft.errors import WorkcraftError
+from workcraft.store import RetryPolicy, Store
+
+log = logging.getLogger("workcraft.janitor")
+
+# MySQL limits lock names to 64 characters.
+_MAX_LOCK_NAME = 64
+
+
+def lock_name_for(database: str) -> str:
+    name = f"workcraft:janitor:{database}"
+    if len(name) <= _MAX_LOCK_NAME:
+        return name
+    return "workcraft:janitor:" + hashlib.sha1(database.encode()).hexdigest()
+
+
+class LeaderLock:
+    def __init__(self, config: DBConfig, name: str | None = None) -> None:
+        self.name = name or lock_name_for(config.database)
+        # give_up_after=0: one try. Retrying would mean a new connection, which has no lock.
+        self._store = Store(config, RetryPolicy(give_up_after=0), name="leader-lock")
+        self._mutex = threading.Lock()
+        self.held = False
+
+    def acquire(self, timeout: float = 0) -> bool:
+        """Try to take the lock, waiting up to ``timeout`` seconds."""
+        with self._mutex:
+            try:
+                got = self._store.fetch_value(
+                    "get_lock", {"name": self.name, "timeout": max(0.0, timeout)}
+                )
+            except WorkcraftError as exc:
+                log.debug("leader lock: cannot ask the server (%s)", exc)
+                self._drop()
+                return False
+            self.held = got == 1
+            return bool(self.held)
+
+    def check(self) -> bool:
+        """Do we still hold it? (``IS_USED_LOCK(name) = CONNECTION_ID()`` on our connection.)"""
+        with self._mutex:
+            if not self.held:
+                return False
+            try:
+                still = bool(self._store.fetch_value("holds_lock", {"name": self.name}) == 1)
+            except WorkcraftError as exc:
+                log.warning("leader lock connection lost (%s)", exc)
+                still = False
+            if not still:
+                self._drop()
+            return still
+
+    def connection_id(self) -> int:
+        with self._mutex:
+            return self._store.connection_id()
+
+    def release(self) -> None:
+        with self._mutex:
+            if self.held:
+                try:
+                    self._store.fetch_value("release_lock", {"name": self.name})
+                except WorkcraftError:
+                    log.debug("release_lock failed; the lock goes with the connection")
+            self._drop()
+
+    def _drop(self) -> None:
+        self.held = False
+        self._store.close()

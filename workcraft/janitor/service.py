@@ -1,0 +1,167 @@
+"""``workcraft janitor``: APScheduler runs the sweeps, but only while we hold the leader lock.
+
+Any number of janitors may run. Each keeps trying the lock every
+``JANITOR_LEADER_RETRY_INTERVAL`` seconds; the holder checks it still holds it before every
+sweep and stops sweeping the moment it does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+import threading
+from types import FrameType
+
+from workcraft.db import DBConfig
+from workcraft.errors import WorkcraftError
+from workcraft.janitor.lock import LeaderLock
+from workcraft.janitor.sweeps import SWEEPS, Sweep, SweepResult
+from workcraft.settings import Settings
+from workcraft.store import RetryPolicy, Store
+
+log = logging.getLogger("workcraft.janitor")
+
+
+def sweep_interval(settings: Settings, sweep: Sweep) -> float:
+    return {
+        "dead_peons": settings.DB_SETUP_CHECK_DEAD_WORKER_INTERVAL,
+        "self_correct": settings.DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL,
+        "reopen_failed": settings.DB_SETUP_RUN_REOPEN_FAILED_TASK_INTERVAL,
+    }[sweep.name]
+
+
+class Janitor:
+    def __init__(
+        self,
+        db_config: DBConfig,
+        settings: Settings,
+        janitor_id: str | None = None,
+    ) -> None:
+        settings.validate()
+        self.db_config = db_config
+        self.settings = settings
+        self.janitor_id = janitor_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.stop_event = threading.Event()
+        self.lock = LeaderLock(db_config)
+        # One store per sweep: APScheduler runs each job in its own thread, never twice.
+        self.sweeps: list[Sweep] = [
+            cls(Store(db_config, RetryPolicy.forever(self.stop_event), name=cls.name), settings)
+            for cls in SWEEPS
+        ]
+        self.log_store = Store(db_config, RetryPolicy.forever(self.stop_event), name="janitor")
+        self.runs: dict[str, int] = {sweep.name: 0 for sweep in self.sweeps}
+        self._leader = False
+        self._leader_mutex = threading.Lock()
+
+    # -- leadership -----------------------------------------------------------------------
+    @property
+    def is_leader(self) -> bool:
+        return self._leader
+
+    def _write_log(self, message: str) -> None:
+        log.warning("%s", message)
+        try:
+            self.log_store.execute("insert_log", {"message": message})
+        except WorkcraftError as exc:
+            log.error("could not write to logs: %s", exc)
+
+    def try_lead(self, timeout: float = 0) -> bool:
+        """Take the leader lock if it is free (waiting up to ``timeout``)."""
+        if self.lock.acquire(timeout):
+            with self._leader_mutex:
+                self._leader = True
+            self._write_log(f"Janitor {self.janitor_id} became leader (lock {self.lock.name})")
+            return True
+        return False
+
+    def still_leader(self) -> bool:
+        """Re-check the lock; on loss, step down at once and say so."""
+        with self._leader_mutex:
+            if not self._leader:
+                return False
+            if self.lock.check():
+                return True
+            self._leader = False
+        self._write_log(
+            f"Janitor {self.janitor_id} lost leadership: its lock connection is gone; "
+            "stopped sweeping"
+        )
+        return False
+
+    def step_down(self) -> None:
+        with self._leader_mutex:
+            was_leader, self._leader = self._leader, False
+        self.lock.release()
+        if was_leader:
+            self._write_log(f"Janitor {self.janitor_id} stepped down (shutting down)")
+
+    # -- sweeping -------------------------------------------------------------------------
+    def run_sweep(self, sweep: Sweep, now: dt.datetime | None = None) -> SweepResult | None:
+        """One sweep, only if we (still) lead. Returns None when we did not sweep."""
+        if self.stop_event.is_set() or not self.still_leader():
+            return None
+        try:
+            result = sweep.run_once(now)
+        except WorkcraftError as exc:
+            log.error("sweep %s failed: %s", sweep.name, exc)
+            return None
+        self.runs[sweep.name] += 1
+        return result
+
+    def run_all_once(self, now: dt.datetime | None = None) -> list[SweepResult]:
+        results = []
+        for sweep in self.sweeps:
+            result = self.run_sweep(sweep, now)
+            if result is not None:
+                results.append(result)
+        return results
+
+    # -- service --------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            log.warning("%s: janitor stopping", signal.Signals(signum).name)
+            self.stop_event.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+    def serve(self) -> None:
+        """Contend for the lock and sweep on schedule until ``stop_event`` is set."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(timezone=dt.timezone.utc)
+        for sweep in self.sweeps:
+            scheduler.add_job(
+                self.run_sweep,
+                "interval",
+                args=[sweep],
+                seconds=sweep_interval(self.settings, sweep),
+                id=sweep.name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+        scheduler.start()
+        retry = self.settings.JANITOR_LEADER_RETRY_INTERVAL
+        log.info("janitor %s started; contending for %s", self.janitor_id, self.lock.name)
+        try:
+            while not self.stop_event.is_set():
+                if self._leader:
+                    self.still_leader()
+                elif self.try_lead():
+                    # Sweep right away rather than waiting a whole interval.
+                    for job in scheduler.get_jobs():
+                        job.modify(next_run_time=dt.datetime.now(dt.timezone.utc))
+                self.stop_event.wait(retry)
+        finally:
+            scheduler.shutdown(wait=True)
+            self.step_down()
+            self.close()
+
+    def close(self) -> None:
+        for sweep in self.sweeps:
+            sweep.store.close()
+        self.log_store.close()
