@@ -12,6 +12,7 @@ from workcraft.cli_compat import CompatGroup
 from workcraft.cli_janitor import janitor_cmd
 from workcraft.cli_options import build_db_config, db_options, load_runtime, runtime_options
 from workcraft.cli_peon import peon_cmd
+from workcraft.cli_status import status_cmd
 from workcraft.errors import WorkcraftError
 
 
@@ -56,6 +57,7 @@ def setup_database_tables_cmd(**kwargs: Any) -> None:
 
 cli.add_command(peon_cmd)
 cli.add_command(janitor_cmd)
+cli.add_command(status_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

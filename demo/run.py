@@ -1,0 +1,175 @@
+"""Run the demo: `python -m demo.run` (what `make demo` does).
+
+Creates the tables in a database of its own (WK_DEMO_DB_NAME, default workcraft_demo; the
+other WK_DB_* settings come from the environment or .env), starts a janitor and three
+peons, sends tasks, shows them drain, prints the board, and stops everything it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from demo.tasks import app
+from workcraft.board import log_table, peon_table, snapshot, task_table
+from workcraft.db import DBConfig, get_db_config
+from workcraft.payload import TaskSpec
+from workcraft.settings import Settings
+from workcraft.setup import setup_database_tables
+from workcraft.store import Store
+
+DEMO_SETTINGS = {
+    "DB_PEON_HEARTBEAT_INTERVAL": 1,
+    "DB_POLLING_INTERVAL": 0.2,
+    "DB_SETUP_BACKOFF_MULTIPLIER_SECONDS": 0.5,
+    "DB_SETUP_BACKOFF_MAX_SECONDS": 2,
+    "DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL": 1,
+    "DB_SETUP_RUN_REOPEN_FAILED_TASK_INTERVAL": 0.25,
+    "DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD": 10,
+    "DB_SETUP_CHECK_DEAD_WORKER_INTERVAL": 1,
+    "JANITOR_LEADER_RETRY_INTERVAL": 1,
+    "PEON_SHUTDOWN_GRACE_SECONDS": 5,
+}
+PEONS = 3
+TIMEOUT_SECONDS = 120
+
+
+def demo_tasks() -> list[TaskSpec]:
+    rng = random.Random(7)
+    tasks = [
+        TaskSpec("resize_image", [f"photo-{i}.jpg", rng.choice([640, 1280])]) for i in range(60)
+    ]
+    tasks += [TaskSpec("fetch_price", [symbol]) for symbol in ("ACME", "INIT", "WKC", "ZUG") * 5]
+    tasks += [
+        TaskSpec("flaky_charge", [1000 + i, round(rng.uniform(5, 90), 2)], retry_on_failure=True)
+        for i in range(25)
+    ]
+    tasks += [
+        TaskSpec("doomed_export", [f"q{i}"], retry_on_failure=True, retry_limit=1) for i in range(3)
+    ]
+    # Arguments that do not fit the function: INVALID, and the peons carry on.
+    tasks.append(TaskSpec("resize_image", ["no-width.jpg"]))
+    return tasks
+
+
+def child_env(config: DBConfig) -> dict[str, str]:
+    """Connection settings go to children in the environment, never on the command line."""
+    env = dict(os.environ)
+    env.update(
+        WK_DB_HOST=config.host,
+        WK_DB_PORT=str(config.port),
+        WK_DB_USER=config.user,
+        WK_DB_PASS=config.password,
+        WK_DB_NAME=config.database,
+        WK_DB_USE_SSL="true" if config.use_ssl else "",
+        WK_DB_SSL_PATH=config.ssl_path or "",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(Path.cwd()), env.get("PYTHONPATH")])),
+    )
+    return env
+
+
+def start(args: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    log_file = open(log_path, "wb")  # noqa: SIM115 - closed when the child is reaped
+    return subprocess.Popen(
+        [sys.executable, "-m", "workcraft", *args],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main() -> int:
+    console = Console()
+    config = get_db_config(database=os.environ.get("WK_DEMO_DB_NAME", "workcraft_demo"))
+    settings = Settings(**DEMO_SETTINGS)  # type: ignore[arg-type]
+    setup_database_tables(config, drop_tables=True)
+    console.print(f"[bold]workcraft demo[/] - tables ready in {config.describe()}")
+
+    workdir = Path(tempfile.mkdtemp(prefix="workcraft-demo-"))
+    config_file = workdir / "workcraft.config.json"
+    config_file.write_text(json.dumps(DEMO_SETTINGS, indent=2))
+    common = [f"--config={config_file}", "--log-format=plain"]
+    env = child_env(config)
+    processes = [start(["janitor", *common], workdir / "janitor.log", env)]
+    processes += [
+        start(
+            [
+                "peon",
+                "--workcraft_path=demo.tasks.app",
+                f"--worker-id=demo-peon-{n}",
+                "--concurrency=2",
+                *common,
+            ],
+            workdir / f"peon-{n}.log",
+            env,
+        )
+        for n in range(1, PEONS + 1)
+    ]
+    console.print(f"started 1 janitor and {PEONS} peons (logs in {workdir})")
+    try:
+        tasks = demo_tasks()
+        app.send_tasks_sync(tasks, db_config=config)
+        console.print(f"sent {len(tasks)} tasks")
+        finished = drain(console, config, settings, len(tasks))
+    finally:
+        stop_all(processes)
+        app.close()
+    with Store(config, name="demo") as store:
+        board = snapshot(store, settings.TASK_MAX_CRASHES, log_lines=8)
+    console.print(task_table(board))
+    console.print(peon_table(board))
+    console.print(log_table(board))
+    failed = [p.args for p in processes if p.returncode not in (0, -signal.SIGTERM)]
+    if not finished:
+        console.print(f"[red]tasks did not finish within {TIMEOUT_SECONDS} s[/]")
+        return 1
+    if failed:
+        console.print(f"[red]processes exited badly: {failed}[/] (logs in {workdir})")
+        return 1
+    console.print(
+        f"[green]done[/]: {board.total('SUCCESS')} succeeded, {board.total('FAILURE')} failed "
+        f"for good, {board.total('INVALID')} invalid. Open the tables in any MySQL GUI: "
+        f"{config.database}.bountyboard / peon / logs"
+    )
+    return 0
+
+
+def drain(console: Console, config: DBConfig, settings: Settings, total: int) -> bool:
+    columns = (TextColumn("draining"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    with Store(config, name="demo") as store, Progress(*columns, console=console) as progress:
+        bar = progress.add_task("tasks", total=total)
+        while time.monotonic() < deadline:
+            board = snapshot(store, settings.TASK_MAX_CRASHES, log_lines=0)
+            progress.update(bar, completed=total - board.unfinished)
+            if board.unfinished == 0:
+                return True
+            time.sleep(0.3)
+    return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""The demo's workcraft app: some tasks succeed, some fail and are retried, some fail for good."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+from workcraft.core import workcraft
+
+app = workcraft()
+
+
+@app.task("resize_image")
+def resize_image(name: str, width: int) -> dict[str, object]:
+    time.sleep(random.uniform(0.05, 0.3))
+    return {"image": name, "width": width, "height": width * 3 // 4}
+
+
+@app.task("fetch_price")
+async def fetch_price(symbol: str) -> float:
+    await asyncio.sleep(random.uniform(0.05, 0.2))
+    return round(random.uniform(10, 500), 2)
+
+
+@app.task("flaky_charge")
+def flaky_charge(order_id: int, amount: float) -> str:
+    """Fails half the time; sent with retry_on_failure, so the janitor reopens it."""
+    time.sleep(random.uniform(0.05, 0.2))
+    if random.random() < 0.5:
+        raise ConnectionError(f"payment gateway timed out for order {order_id}")
+    return f"order {order_id}: charged {amount:.2f}"
+
+
+@app.task("doomed_export")
+def doomed_export(report: str) -> None:
+    raise ValueError(f"report {report!r} has no rows to export")
