@@ -11,7 +11,7 @@ from workcraft.cli_compat import CompatCommand
 from workcraft.cli_options import build_db_config, db_options, load_runtime, runtime_options
 from workcraft.errors import WorkcraftError
 from workcraft.janitor.service import Janitor
-from workcraft.store import Store
+from workcraft.store import RetryPolicy, Store
 
 
 class LockBusy(WorkcraftError):
@@ -36,9 +36,11 @@ def janitor_cmd(**kwargs: Any) -> None:
     settings = load_runtime(kwargs)
     config = build_db_config(kwargs)
     janitor = Janitor(config, settings, kwargs["janitor_id"])
-    # Fail fast (exit 2 with the setup hint) when the tables are missing.
-    with Store(config, name="janitor") as store:
-        store.fetch_value("schema_version")
+    # Missing tables or bad credentials: exit at once with the reason. An unreachable
+    # server: wait for it (with --once, no longer than the lock timeout).
+    give_up = kwargs["lock_timeout"] if kwargs["once"] else None
+    with Store(config, RetryPolicy(give_up_after=give_up), name="janitor") as store:
+        store.fetch_value("tables_present")
     if not kwargs["once"]:
         janitor.install_signal_handlers()
         janitor.serve()

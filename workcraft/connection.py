@@ -9,6 +9,7 @@ import mysql.connector
 from mysql.connector.constants import ClientFlag
 
 from workcraft.db import DBConfig
+from workcraft.errors import DatabaseError
 
 log = logging.getLogger("workcraft.db")
 
@@ -19,6 +20,9 @@ SESSION_SETUP = (
     "SET time_zone = '+00:00'",
     "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
 )
+
+
+TLS_CHECK = "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
 
 
 def c_extension_available() -> bool:
@@ -40,6 +44,17 @@ def open_connection(config: DBConfig, with_database: bool = True) -> Any:
     try:
         for statement in SESSION_SETUP:
             cursor.execute(statement)
+        if config.use_ssl:
+            # Asked for TLS: refuse a session that is not encrypted, whatever the server
+            # and the connector negotiated.
+            cursor.execute(TLS_CHECK)
+            row: Any = cursor.fetchone()
+            if not row or not row[1]:
+                conn.close()
+                raise DatabaseError(
+                    f"TLS was requested (WK_DB_USE_SSL) but the session to "
+                    f"{config.describe()} is not encrypted; the server does not offer TLS"
+                )
     finally:
         cursor.close()
     return conn

@@ -21,6 +21,14 @@ TASK_STATUSES = ("PENDING", "RUNNING", "SUCCESS", "FAILURE", "INVALID")
 PEON_STATUSES = ("IDLE", "PREPARING", "WORKING", "OFFLINE")
 
 
+# Names, queues and worker ids compare byte for byte and without PAD SPACE ('x' <> 'x '), so
+# a peon never claims a task whose name only looks like one it registered. MySQL 8 and
+# MariaDB spell that collation differently; setup picks the first the server has.
+NO_PAD_BINARY_COLLATIONS = ("utf8mb4_0900_bin", "utf8mb4_nopad_bin")
+DEFAULT_BINARY_COLLATION = "utf8mb4_bin"
+BINARY_COLLATION_TOKEN = "{binary}"
+
+
 def _enum(values: tuple[str, ...]) -> str:
     return "enum(" + ",".join(f"'{value}'" for value in values) + ")"
 
@@ -31,9 +39,9 @@ class Column:
     type: str  # normalised, as information_schema.COLUMNS.COLUMN_TYPE shows it
     rest: str  # NULL-ness, defaults, collation
 
-    @property
-    def ddl(self) -> str:
-        return f"`{self.name}` {self.type} {self.rest}".strip()
+    def ddl(self, binary_collation: str = DEFAULT_BINARY_COLLATION) -> str:
+        rest = self.rest.replace(BINARY_COLLATION_TOKEN, binary_collation)
+        return f"`{self.name}` {self.type} {rest}".strip()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,9 +57,8 @@ class Table:
     primary_key: str
     indexes: tuple[Index, ...] = ()
 
-    @property
-    def create_ddl(self) -> str:
-        parts = [column.ddl for column in self.columns]
+    def create_ddl(self, binary_collation: str = DEFAULT_BINARY_COLLATION) -> str:
+        parts = [column.ddl(binary_collation) for column in self.columns]
         parts.append(f"PRIMARY KEY ({self.primary_key})")
         parts += [f"KEY `{index.name}` ({index.columns})" for index in self.indexes]
         body = ",\n  ".join(parts)
@@ -61,7 +68,7 @@ class Table:
         )
 
 
-BIN = "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+BIN = f"CHARACTER SET utf8mb4 COLLATE {BINARY_COLLATION_TOKEN}"
 
 BOUNTYBOARD = Table(
     name="bountyboard",
@@ -183,6 +190,7 @@ def upgrade_statements(
     existing_indexes: set[str],
     foreign_keys: list[str],
     checks: list[str],
+    binary_collation: str = DEFAULT_BINARY_COLLATION,
 ) -> list[str]:
     """ALTER statements that bring an existing table to ``table``, keeping its rows."""
     statements: list[str] = []
@@ -196,9 +204,13 @@ def upgrade_statements(
     for column in table.columns:
         current = existing_columns.get(column.name)
         if current is None:
-            statements.append(f"ALTER TABLE `{table.name}` ADD COLUMN {column.ddl}")
+            statements.append(
+                f"ALTER TABLE `{table.name}` ADD COLUMN {column.ddl(binary_collation)}"
+            )
         elif normalise_type(current) != normalise_type(column.type):
-            statements.append(f"ALTER TABLE `{table.name}` MODIFY COLUMN {column.ddl}")
+            statements.append(
+                f"ALTER TABLE `{table.name}` MODIFY COLUMN {column.ddl(binary_collation)}"
+            )
     for index in table.indexes:
         if index.name not in existing_indexes:
             statements.append(

@@ -48,7 +48,15 @@ def _existing_tables(cur: Cursor) -> set[str]:
     return {row["TABLE_NAME"] for row in cur.fetch_all("existing_tables")}
 
 
-def _upgrade_table(cur: Cursor, table: schema.Table) -> list[str]:
+def _binary_collation(cur: Cursor) -> str:
+    available = {row["COLLATION_NAME"] for row in cur.fetch_all("binary_collations")}
+    for name in schema.NO_PAD_BINARY_COLLATIONS:
+        if name in available:
+            return name
+    return schema.DEFAULT_BINARY_COLLATION
+
+
+def _upgrade_table(cur: Cursor, table: schema.Table, binary_collation: str) -> list[str]:
     params = {"table": table.name}
     columns = {
         row["COLUMN_NAME"]: row["COLUMN_TYPE"] for row in cur.fetch_all("table_columns", params)
@@ -59,7 +67,9 @@ def _upgrade_table(cur: Cursor, table: schema.Table) -> list[str]:
         r["CONSTRAINT_NAME"] for r in constraints if r["CONSTRAINT_TYPE"] == "FOREIGN KEY"
     ]
     checks = [r["CONSTRAINT_NAME"] for r in constraints if r["CONSTRAINT_TYPE"] == "CHECK"]
-    statements = schema.upgrade_statements(table, columns, indexes, foreign_keys, checks)
+    statements = schema.upgrade_statements(
+        table, columns, indexes, foreign_keys, checks, binary_collation
+    )
     for statement in statements:
         log.info("upgrading %s: %s", table.name, statement)
         cur.raw_execute(statement)
@@ -79,6 +89,7 @@ def setup_database_tables(
 
     def run(cur: Cursor) -> None:
         existing = _existing_tables(cur)
+        collation = _binary_collation(cur)
         if drop_tables:
             for statement, table in zip(
                 schema.drop_tables_ddl(), reversed(schema.TABLES), strict=True
@@ -91,9 +102,9 @@ def setup_database_tables(
             report.version_before = int(cur.fetch_value("schema_version") or 0)
         for table in schema.TABLES:
             if table.name in existing:
-                report.statements += _upgrade_table(cur, table)
+                report.statements += _upgrade_table(cur, table, collation)
             else:
-                cur.raw_execute(table.create_ddl)
+                cur.raw_execute(table.create_ddl(collation))
                 report.tables_created.append(table.name)
         if report.version_before < schema.SCHEMA_VERSION:
             cur.execute("record_schema_version", {"version": schema.SCHEMA_VERSION})

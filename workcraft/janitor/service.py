@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from types import FrameType
 
 from workcraft.db import DBConfig
@@ -103,12 +104,20 @@ class Janitor:
         """One sweep, only if we (still) lead. Returns None when we did not sweep."""
         if self.stop_event.is_set() or not self.still_leader():
             return None
+        started = time.monotonic()
         try:
             result = sweep.run_once(now)
         except WorkcraftError as exc:
             log.error("sweep %s failed: %s", sweep.name, exc)
             return None
         self.runs[sweep.name] += 1
+        log.debug(
+            "janitor %s: sweep %s done in %.3f s: %s",
+            self.janitor_id,
+            sweep.name,
+            time.monotonic() - started,
+            result.counts or "nothing to do",
+        )
         return result
 
     def run_all_once(self, now: dt.datetime | None = None) -> list[SweepResult]:

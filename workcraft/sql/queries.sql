@@ -24,6 +24,15 @@ WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %(table)s
 SELECT CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS
 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %(table)s
 
+-- binary_collations --
+SELECT COLLATION_NAME FROM information_schema.COLLATIONS
+WHERE COLLATION_NAME IN ('utf8mb4_0900_bin', 'utf8mb4_nopad_bin')
+
+-- tables_present --
+-- A cheap check that the tables exist and we may read them (no information_schema, so a
+-- user with only DML grants on the three tables passes).
+SELECT 1 FROM bountyboard LIMIT 0
+
 -- schema_version --
 SELECT COALESCE(MAX(version), 0) FROM workcraft_schema
 
