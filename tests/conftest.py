@@ -11,12 +11,17 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mysql.connector
 import pytest
 
 from workcraft.db import DBConfig
 from workcraft.setup import setup_database_tables
+
+if TYPE_CHECKING:
+    from private_server import PrivateServer
 
 TABLES_TO_EMPTY = ("bountyboard", "peon", "logs")
 
@@ -119,3 +124,24 @@ class SqlHelper:
 
     def close(self) -> None:
         self.conn.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def mariadb_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised, never-started data directory, copied by each private server."""
+    from private_server import init_datadir
+
+    template = tmp_path_factory.mktemp("mariadb-template") / "data"
+    init_datadir(template)
+    return template
+
+
+@pytest.fixture
+def private_server(mariadb_template: Path) -> Iterator[PrivateServer]:
+    """A MariaDB of the test's own on a free port: stop/start it freely."""
+    from private_server import PrivateServer
+
+    server = PrivateServer(mariadb_template)
+    server.start()
+    yield server
+    server.close()

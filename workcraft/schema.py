@@ -184,18 +184,24 @@ def drop_tables_ddl() -> list[str]:
     return [f"DROP TABLE IF EXISTS `{table.name}`" for table in reversed(TABLES)]
 
 
+def drop_foreign_key_statements(table_name: str, foreign_keys: list[str]) -> list[str]:
+    """The original schema's foreign keys; dropped on every table before any column changes
+    (MODIFY of peon.id fails while bountyboard still references it)."""
+    return [
+        f"ALTER TABLE `{table_name}` DROP FOREIGN KEY {quote_identifier(name)}"
+        for name in foreign_keys
+    ]
+
+
 def upgrade_statements(
     table: Table,
     existing_columns: dict[str, str],
     existing_indexes: set[str],
-    foreign_keys: list[str],
     checks: list[str],
     binary_collation: str = DEFAULT_BINARY_COLLATION,
 ) -> list[str]:
     """ALTER statements that bring an existing table to ``table``, keeping its rows."""
     statements: list[str] = []
-    for name in foreign_keys:
-        statements.append(f"ALTER TABLE `{table.name}` DROP FOREIGN KEY {quote_identifier(name)}")
     for name in checks:
         if name in SEED_CHECKS_TO_DROP:
             statements.append(

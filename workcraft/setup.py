@@ -56,20 +56,31 @@ def _binary_collation(cur: Cursor) -> str:
     return schema.DEFAULT_BINARY_COLLATION
 
 
+def _constraints(cur: Cursor, table_name: str, kind: str) -> list[str]:
+    rows = cur.fetch_all("table_constraints", {"table": table_name})
+    return [row["CONSTRAINT_NAME"] for row in rows if row["CONSTRAINT_TYPE"] == kind]
+
+
+def _drop_foreign_keys(cur: Cursor, existing: set[str]) -> list[str]:
+    statements: list[str] = []
+    for table in schema.TABLES:
+        if table.name in existing:
+            names = _constraints(cur, table.name, "FOREIGN KEY")
+            statements += schema.drop_foreign_key_statements(table.name, names)
+    for statement in statements:
+        log.info("upgrading: %s", statement)
+        cur.raw_execute(statement)
+    return statements
+
+
 def _upgrade_table(cur: Cursor, table: schema.Table, binary_collation: str) -> list[str]:
     params = {"table": table.name}
     columns = {
         row["COLUMN_NAME"]: row["COLUMN_TYPE"] for row in cur.fetch_all("table_columns", params)
     }
     indexes = {row["INDEX_NAME"] for row in cur.fetch_all("table_indexes", params)}
-    constraints = cur.fetch_all("table_constraints", params)
-    foreign_keys = [
-        r["CONSTRAINT_NAME"] for r in constraints if r["CONSTRAINT_TYPE"] == "FOREIGN KEY"
-    ]
-    checks = [r["CONSTRAINT_NAME"] for r in constraints if r["CONSTRAINT_TYPE"] == "CHECK"]
-    statements = schema.upgrade_statements(
-        table, columns, indexes, foreign_keys, checks, binary_collation
-    )
+    checks = _constraints(cur, table.name, "CHECK")
+    statements = schema.upgrade_statements(table, columns, indexes, checks, binary_collation)
     for statement in statements:
         log.info("upgrading %s: %s", table.name, statement)
         cur.raw_execute(statement)
@@ -100,6 +111,7 @@ def setup_database_tables(
             existing -= set(report.tables_dropped)
         if schema.SCHEMA_TABLE.name in existing:
             report.version_before = int(cur.fetch_value("schema_version") or 0)
+        report.statements += _drop_foreign_keys(cur, existing)
         for table in schema.TABLES:
             if table.name in existing:
                 report.statements += _upgrade_table(cur, table, collation)

@@ -22,7 +22,8 @@ from tenacity import (
     stop_after_delay,
     stop_any,
     stop_never,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from workcraft.connection import open_connection
@@ -211,7 +212,8 @@ class Store:
     def _run(self, attempt: Callable[[], T]) -> T:
         retrying = Retrying(
             retry=retry_if_exception(is_transient),
-            wait=wait_exponential_jitter(initial=0.05, max=self.retry.max_backoff),
+            wait=wait_exponential(multiplier=0.05, max=self.retry.max_backoff)
+            + wait_random(0, 0.1),
             stop=self._stop(),
             sleep=self._sleep,
             before_sleep=self._before_sleep,

@@ -1,0 +1,627 @@
+"""``setup_database_tables`` through real processes, against the real server.
+
+Every command runs as ``python -m workcraft`` or the ``workcraft`` console script, in an
+empty working directory, with no WK_DB_* variables except the ones a test sets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import admin_connection, unique_db_name
+
+from workcraft.db import DBConfig
+from workcraft.queries import expand, load_queries
+from workcraft.setup import setup_database_tables
+
+PUBLIC_TABLES = ("bountyboard", "peon", "logs")
+ALL_TABLES = (*PUBLIC_TABLES, "workcraft_schema")
+SECRET = "S3cret-pw-xyz"
+TIMEOUT = 60
+CONSOLE_SCRIPT = Path(sys.executable).parent / "workcraft"
+
+
+# -- helpers ------------------------------------------------------------------------------
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("WK_DB_") and key != "WORKCRAFT_DEBUG"
+    }
+    env.update(extra)
+    return env
+
+
+def run_workcraft(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    script: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    command = [str(CONSOLE_SCRIPT)] if script else [sys.executable, "-m", "workcraft"]
+    return subprocess.run(
+        [*command, *args],
+        cwd=cwd,
+        env=env if env is not None else clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def seed_flags(config: DBConfig, **changes: Any) -> list[str]:
+    """The seed README's spelling of the connection flags."""
+    values = {
+        "db_host": config.host,
+        "db_port": config.port,
+        "db_user": config.user,
+        "db_password": config.password,
+        "db_name": config.database,
+        **changes,
+    }
+    return ["--read_from_env=False", *(f"--{key}={value}" for key, value in values.items())]
+
+
+def kebab_flags(config: DBConfig) -> list[str]:
+    return [
+        "--no-read-from-env",
+        "--db-host",
+        config.host,
+        "--db-port",
+        str(config.port),
+        "--db-user",
+        config.user,
+        f"--db-password={config.password}",
+        "--db-name",
+        config.database,
+    ]
+
+
+def check_ok(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, (
+        f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    )
+
+
+def query(database: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    conn: Any = admin_connection(database=database)
+    try:
+        cur = conn.cursor()
+        cur.execute(statement, params)
+        return list(cur.fetchall()) if cur.with_rows else []
+    finally:
+        conn.close()
+
+
+def run_statements(database: str | None, statements: list[str]) -> None:
+    conn: Any = admin_connection(database=database)
+    try:
+        cur = conn.cursor()
+        for statement in statements:
+            cur.execute(statement)
+    finally:
+        conn.close()
+
+
+def tables_in(database: str) -> set[str]:
+    rows = query(
+        "information_schema",
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
+        (database,),
+    )
+    return {str(row[0]) for row in rows}
+
+
+def schema_snapshot(database: str) -> dict[str, Any]:
+    snapshot: dict[str, Any] = {}
+    for table in ALL_TABLES:
+        snapshot[table] = query(database, f"SHOW CREATE TABLE `{table}`")[0][1]
+    snapshot["workcraft_schema rows"] = query(database, "SELECT COUNT(*) FROM workcraft_schema")
+    return snapshot
+
+
+def columns_of(database: str, table: str) -> set[str]:
+    rows = query(
+        "information_schema",
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
+        "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+        (database, table),
+    )
+    return {str(row[0]) for row in rows}
+
+
+def indexes_of(database: str, table: str) -> set[str]:
+    rows = query(
+        "information_schema",
+        "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
+        "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+        (database, table),
+    )
+    return {str(row[0]) for row in rows}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int | None) -> None:
+    detail = f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    assert result.returncode != 0, detail
+    if code is not None:
+        assert result.returncode == code, detail
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, detail
+    assert lines[0].strip(), detail
+    assert "Traceback" not in result.stderr, detail
+    assert SECRET not in result.stderr, detail
+    assert SECRET not in result.stdout, detail
+
+
+# -- creating the tables --------------------------------------------------------------------
+def test_seed_spelling_creates_the_tables(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    result = run_workcraft(
+        ["setup_database_tables", *seed_flags(empty_db_config), "--drop_tables=True"], tmp_path
+    )
+    check_ok(result)
+    assert set(PUBLIC_TABLES) <= tables_in(empty_db_config.database)
+    assert empty_db_config.database in result.stdout
+
+
+def test_kebab_spelling_with_console_script(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    result = run_workcraft(
+        ["setup-database-tables", *kebab_flags(empty_db_config), "--drop-tables"],
+        tmp_path,
+        script=True,
+    )
+    check_ok(result)
+    assert set(PUBLIC_TABLES) <= tables_in(empty_db_config.database)
+
+
+def test_dotenv_form(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    config = empty_db_config
+    (tmp_path / ".env").write_text(
+        f'WK_DB_HOST="{config.host}"\n'
+        f"WK_DB_PORT={config.port}\n"
+        f'WK_DB_USER="{config.user}"\n'
+        f'WK_DB_PASS="{config.password}"\n'
+        f'WK_DB_NAME="{config.database}"\n'
+        "WK_DB_USE_SSL=\n"
+        "WK_DB_SSL_PATH=\n",
+        encoding="utf-8",
+    )
+    result = run_workcraft(["setup_database_tables"], tmp_path)
+    check_ok(result)
+    assert set(PUBLIC_TABLES) <= tables_in(config.database)
+
+
+def test_environment_form(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    config = empty_db_config
+    env = clean_env(
+        WK_DB_HOST=config.host,
+        WK_DB_PORT=str(config.port),
+        WK_DB_USER=config.user,
+        WK_DB_PASS=config.password,
+        WK_DB_NAME=config.database,
+        WK_DB_USE_SSL="",
+    )
+    result = run_workcraft(["setup_database_tables"], tmp_path, env=env, script=True)
+    check_ok(result)
+    assert set(PUBLIC_TABLES) <= tables_in(config.database)
+
+
+def test_second_run_changes_nothing(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    database = empty_db_config.database
+    check_ok(run_workcraft(["setup_database_tables", *seed_flags(empty_db_config)], tmp_path))
+    before = schema_snapshot(database)
+
+    second = run_workcraft(["setup_database_tables", *seed_flags(empty_db_config)], tmp_path)
+    check_ok(second)
+    assert "up to date" in second.stdout
+    assert schema_snapshot(database) == before
+    assert before["workcraft_schema rows"] == [(1,)]
+
+
+def test_drop_tables_starts_clean(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    database = empty_db_config.database
+    check_ok(run_workcraft(["setup_database_tables", *seed_flags(empty_db_config)], tmp_path))
+    run_statements(
+        database,
+        ["INSERT INTO bountyboard (id, task_name, payload) VALUES (UUID(), 'x', '{}')"],
+    )
+    result = run_workcraft(
+        ["setup_database_tables", *seed_flags(empty_db_config), "--drop_tables=True"], tmp_path
+    )
+    check_ok(result)
+    assert query(database, "SELECT COUNT(*) FROM bountyboard") == [(0,)]
+    assert query(database, "SELECT COUNT(*) FROM workcraft_schema") == [(1,)]
+
+
+def test_plain_insert_is_a_valid_enqueue(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    database = empty_db_config.database
+    check_ok(run_workcraft(["setup_database_tables", *seed_flags(empty_db_config)], tmp_path))
+    run_statements(
+        database,
+        [
+            "INSERT INTO bountyboard (id, task_name, payload) "
+            "VALUES (UUID(), 'x', '{\"task_args\":[1]}')"
+        ],
+    )
+    assert query(database, "SELECT status, queue, retry_count FROM bountyboard") == [
+        ("PENDING", "DEFAULT", 0)
+    ]
+
+
+def test_setup_in_process_is_idempotent(empty_db_config: DBConfig) -> None:
+    first = setup_database_tables(empty_db_config)
+    assert first.database_created
+    assert set(ALL_TABLES) <= set(first.tables_created)
+    before = schema_snapshot(empty_db_config.database)
+    second = setup_database_tables(empty_db_config)
+    assert not second.changed
+    assert schema_snapshot(empty_db_config.database) == before
+
+
+def test_no_events_routines_or_triggers(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    database = empty_db_config.database
+    check_ok(run_workcraft(["setup_database_tables", *seed_flags(empty_db_config)], tmp_path))
+    for table, column in (
+        ("EVENTS", "EVENT_SCHEMA"),
+        ("ROUTINES", "ROUTINE_SCHEMA"),
+        ("TRIGGERS", "TRIGGER_SCHEMA"),
+    ):
+        rows = query(
+            "information_schema",
+            f"SELECT COUNT(*) FROM information_schema.{table} WHERE {column} = %s",
+            (database,),
+        )
+        assert rows == [(0,)], table
+
+
+# -- a user with ordinary privileges only ----------------------------------------------------
+@pytest.fixture
+def restricted_user(empty_db_config: DBConfig) -> Iterator[DBConfig]:
+    """An empty database made by root, and a user with only ordinary DDL/DML on it."""
+    database = empty_db_config.database
+    user = unique_db_name("wku")
+    password = "Rpw-" + uuid.uuid4().hex[:12]
+    run_statements(None, [f"CREATE DATABASE `{database}`"])
+    try:
+        run_statements(
+            None,
+            [
+                f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'",
+                "GRANT CREATE, ALTER, INDEX, DROP, SELECT, INSERT, UPDATE, DELETE "
+                f"ON `{database}`.* TO '{user}'@'%'",
+            ],
+        )
+        yield DBConfig(
+            host=empty_db_config.host,
+            port=empty_db_config.port,
+            user=user,
+            password=password,
+            database=database,
+        )
+    finally:
+        run_statements(None, [f"DROP USER IF EXISTS '{user}'@'%'"])
+
+
+def test_restricted_user_can_set_up(restricted_user: DBConfig, tmp_path: Path) -> None:
+    scheduler = query("information_schema", "SELECT @@GLOBAL.event_scheduler")[0][0]
+    assert str(scheduler).upper() in ("OFF", "DISABLED"), (
+        f"this test needs the event scheduler off, it is {scheduler}"
+    )
+    database = restricted_user.database
+    grants = query("information_schema", f"SHOW GRANTS FOR '{restricted_user.user}'@'%'")
+    assert not any("SUPER" in str(row[0]) or "EVENT" in str(row[0]) for row in grants)
+
+    result = run_workcraft(["setup_database_tables", *seed_flags(restricted_user)], tmp_path)
+    check_ok(result)
+    assert set(ALL_TABLES) <= tables_in(database)
+
+    second = run_workcraft(["setup_database_tables", *seed_flags(restricted_user)], tmp_path)
+    check_ok(second)
+    assert "up to date" in second.stdout
+    for table, column in (
+        ("EVENTS", "EVENT_SCHEMA"),
+        ("ROUTINES", "ROUTINE_SCHEMA"),
+        ("TRIGGERS", "TRIGGER_SCHEMA"),
+    ):
+        rows = query(
+            "information_schema",
+            f"SELECT COUNT(*) FROM information_schema.{table} WHERE {column} = %s",
+            (database,),
+        )
+        assert rows == [(0,)], table
+
+
+def test_restricted_user_can_upgrade_the_seed_schema(
+    restricted_user: DBConfig, tmp_path: Path
+) -> None:
+    database = restricted_user.database
+    run_statements(database, [*SEED_SCHEMA, *SEED_ROWS])
+    result = run_workcraft(["setup_database_tables", *seed_flags(restricted_user)], tmp_path)
+    check_ok(result)
+    assert query(database, "SELECT COUNT(*) FROM bountyboard") == [(3,)]
+    assert "ix_bountyboard_claim" in indexes_of(database, "bountyboard")
+
+
+# -- upgrading the original workcraft's schema in place --------------------------------------
+SEED_SCHEMA = [
+    """CREATE TABLE peon (
+        id VARCHAR(36) PRIMARY KEY,
+        status ENUM('IDLE','PREPARING','WORKING','OFFLINE') DEFAULT 'IDLE',
+        last_heartbeat TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+        current_task CHAR(36),
+        queues TEXT
+    )""",
+    """CREATE TABLE bountyboard (
+        id CHAR(36) PRIMARY KEY,
+        status ENUM('PENDING','RUNNING','SUCCESS','FAILURE','INVALID') NOT NULL
+            DEFAULT 'PENDING',
+        created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+        updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+        task_name VARCHAR(255) NOT NULL,
+        worker_id VARCHAR(36),
+        queue VARCHAR(255) DEFAULT 'DEFAULT',
+        payload JSON,
+        result JSON,
+        retry_on_failure BOOLEAN DEFAULT FALSE,
+        retry_count INT DEFAULT 0,
+        retry_limit INT NOT NULL DEFAULT 0,
+        CONSTRAINT chk_retry_limit CHECK (retry_limit >= 0),
+        CONSTRAINT chk_retry_consistency CHECK (
+            (retry_on_failure = false) OR (retry_on_failure = true AND retry_limit > 1)
+        ),
+        FOREIGN KEY (worker_id) REFERENCES peon(id)
+    )""",
+    """CREATE TABLE logs (
+        id INT AUTO_INCREMENT PRIMARY KEY,
+        message TEXT,
+        created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+    )""",
+]
+SEED_TASK_IDS = (
+    "11111111-1111-1111-1111-111111111111",
+    "22222222-2222-2222-2222-222222222222",
+    "33333333-3333-3333-3333-333333333333",
+)
+SEED_ROWS = [
+    "INSERT INTO peon (id, status, current_task, queues) "
+    f"VALUES ('old-peon', 'WORKING', '{SEED_TASK_IDS[1]}', '[\"DEFAULT\"]')",
+    "INSERT INTO bountyboard (id, status, created_at, task_name, worker_id, queue, payload, "
+    "result, retry_on_failure, retry_count, retry_limit) VALUES "
+    f"('{SEED_TASK_IDS[0]}', 'SUCCESS', '2024-01-02 03:04:05', 'simple_task', 'old-peon', "
+    "'DEFAULT', '{\"task_args\": [1, 2], \"task_kwargs\": {\"c\": 3}}', '6', 0, 0, 0), "
+    f"('{SEED_TASK_IDS[1]}', 'RUNNING', '2024-01-02 03:04:06', 'simple_task', 'old-peon', "
+    "'DEFAULT', '{\"task_args\": [4, 5]}', NULL, 1, 0, 3), "
+    f"('{SEED_TASK_IDS[2]}', 'PENDING', '2024-01-02 03:04:07', 'other_task', NULL, "
+    "'q2', '{}', NULL, 0, 0, 0)",
+    "INSERT INTO logs (message) VALUES ('seed log line one'), ('seed log line two')",
+]
+
+
+@pytest.fixture
+def seed_database(empty_db_config: DBConfig) -> DBConfig:
+    run_statements(None, [f"CREATE DATABASE `{empty_db_config.database}`"])
+    run_statements(empty_db_config.database, [*SEED_SCHEMA, *SEED_ROWS])
+    return empty_db_config
+
+
+def test_upgrade_seed_schema_in_place(seed_database: DBConfig, tmp_path: Path) -> None:
+    database = seed_database.database
+    result = run_workcraft(["setup_database_tables", *seed_flags(seed_database)], tmp_path)
+    check_ok(result)
+    assert "upgraded" in result.stdout
+
+    rows = query(
+        database,
+        "SELECT id, status, created_at, task_name, worker_id, queue, payload, result, "
+        "retry_on_failure, retry_count, retry_limit FROM bountyboard ORDER BY id",
+    )
+    assert [row[0] for row in rows] == list(SEED_TASK_IDS)
+    assert [row[1] for row in rows] == ["SUCCESS", "RUNNING", "PENDING"]
+    assert rows[0][2] == dt.datetime(2024, 1, 2, 3, 4, 5)
+    assert [row[3] for row in rows] == ["simple_task", "simple_task", "other_task"]
+    assert [row[4] for row in rows] == ["old-peon", "old-peon", None]
+    assert [row[5] for row in rows] == ["DEFAULT", "DEFAULT", "q2"]
+    assert '"task_kwargs"' in str(rows[0][6])
+    assert [row[8] for row in rows] == [0, 1, 0]
+    assert [row[10] for row in rows] == [0, 3, 0]
+    assert query(database, "SELECT id, status, current_task FROM peon") == [
+        ("old-peon", "WORKING", SEED_TASK_IDS[1])
+    ]
+    assert query(database, "SELECT message FROM logs ORDER BY id") == [
+        ("seed log line one",),
+        ("seed log line two",),
+    ]
+
+    board_columns = columns_of(database, "bountyboard")
+    assert {"attempt", "peon_session", "finished_at"} <= board_columns
+    assert "session" in columns_of(database, "peon")
+    assert "ix_bountyboard_claim" in indexes_of(database, "bountyboard")
+    assert query(database, "SELECT COUNT(*) FROM workcraft_schema") == [(1,)]
+
+    # The constraints that contradicted the contract are gone: retries with retry_limit=1,
+    # and peon ids longer than 36 characters, are fine now.
+    long_peon = "p" * 100
+    run_statements(
+        database,
+        [
+            f"INSERT INTO peon (id) VALUES ('{long_peon}')",
+            "INSERT INTO bountyboard (id, task_name, worker_id, retry_on_failure, retry_limit) "
+            f"VALUES (UUID(), 'x', '{long_peon}', 1, 1)",
+        ],
+    )
+
+    before = schema_snapshot(database)
+    second = run_workcraft(["setup_database_tables", *seed_flags(seed_database)], tmp_path)
+    check_ok(second)
+    assert "up to date" in second.stdout
+    assert schema_snapshot(database) == before
+
+
+# -- errors ------------------------------------------------------------------------------------
+def test_wrong_password(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    result = run_workcraft(
+        ["setup_database_tables", *seed_flags(empty_db_config, db_password=SECRET)], tmp_path
+    )
+    assert_one_line_error(result, code=None)
+    assert "denied" in result.stderr.lower()
+
+
+def test_unreachable_port(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    port = free_port()
+    result = run_workcraft(
+        ["setup_database_tables", *seed_flags(empty_db_config, db_port=port, db_password=SECRET)],
+        tmp_path,
+    )
+    assert_one_line_error(result, code=None)
+    assert str(port) in result.stderr
+
+
+def test_unknown_key_in_config_file(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    (tmp_path / "workcraft.config.json").write_text('{"DB_POLLING_INTERVALL": 5}')
+    result = run_workcraft(
+        ["setup_database_tables", *seed_flags(empty_db_config, db_password=SECRET)], tmp_path
+    )
+    assert_one_line_error(result, code=2)
+    assert "DB_POLLING_INTERVALL" in result.stderr
+    assert "workcraft.config.json" in result.stderr
+
+
+def test_invalid_json_in_config_file(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    (tmp_path / "workcraft.config.json").write_text('{"DB_POLLING_INTERVAL": 5,')
+    result = run_workcraft(
+        ["setup_database_tables", *seed_flags(empty_db_config, db_password=SECRET)],
+        tmp_path,
+        script=True,
+    )
+    assert_one_line_error(result, code=2)
+    assert "workcraft.config.json" in result.stderr
+
+
+def test_garbage_use_ssl_in_dotenv(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"WK_DB_PASS={SECRET}\nWK_DB_USE_SSL=perhaps\n")
+    result = run_workcraft(["setup_database_tables"], tmp_path)
+    assert_one_line_error(result, code=2)
+    assert "WK_DB_USE_SSL" in result.stderr
+
+
+def test_bad_bool_flag_exits_2(empty_db_config: DBConfig, tmp_path: Path) -> None:
+    result = run_workcraft(
+        ["setup_database_tables", *seed_flags(empty_db_config), "--drop_tables=perhaps"],
+        tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "perhaps" in result.stderr
+
+
+@pytest.mark.parametrize("script", [False, True], ids=["python-m", "console-script"])
+def test_help(tmp_path: Path, script: bool) -> None:
+    result = run_workcraft(["--help"], tmp_path, script=script)
+    check_ok(result)
+    assert "setup-database-tables" in result.stdout
+
+
+# -- the claim query uses its index and locks only what it takes -----------------------------
+CLAIM_PARAMS = ("DEFAULT", "a", "b", 5)
+
+
+@pytest.fixture
+def backlog(db_config: DBConfig) -> DBConfig:
+    """~2,000 PENDING tasks in two queues (plus some finished ones), statistics fresh."""
+    base = dt.datetime(2024, 1, 1)
+    rows = []
+    for i in range(2200):
+        queue = "DEFAULT" if i % 2 == 0 else "other"
+        status = "SUCCESS" if i % 11 == 0 else "PENDING"
+        task_name = ("a", "b")[(i // 2) % 2]
+        created = base + dt.timedelta(seconds=i)
+        rows.append((str(uuid.uuid4()), status, task_name, queue, "{}", created))
+    conn: Any = admin_connection(db_config, db_config.database)
+    try:
+        cur = conn.cursor()
+        cur.executemany(
+            "INSERT INTO bountyboard (id, status, task_name, queue, payload, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+        cur.execute("ANALYZE TABLE bountyboard")
+        cur.fetchall()
+    finally:
+        conn.close()
+    return db_config
+
+
+def claim_sql() -> str:
+    return expand(load_queries()["claim_select"], names=2)
+
+
+def test_claim_query_uses_the_claim_index(backlog: DBConfig) -> None:
+    conn: Any = admin_connection(backlog, backlog.database)
+    try:
+        cur = conn.cursor(dictionary=True)
+        cur.execute("EXPLAIN " + claim_sql(), CLAIM_PARAMS)
+        plan = cur.fetchall()
+    finally:
+        conn.close()
+    assert len(plan) == 1, plan
+    row = plan[0]
+    assert row["key"] == "ix_bountyboard_claim", plan
+    assert row["type"] == "range", plan
+    assert "filesort" not in str(row["Extra"] or "").lower(), plan
+
+
+def test_claim_locks_only_the_rows_it_takes(backlog: DBConfig) -> None:
+    conn: Any = admin_connection(backlog, backlog.database)
+    try:
+        cur = conn.cursor()
+        cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        conn.autocommit = False
+        conn.start_transaction()
+        cur.execute(claim_sql(), ("DEFAULT", "a", "b", 1))
+        claimed = cur.fetchall()
+        assert len(claimed) == 1
+        # information_schema.INNODB_TRX is a cache refreshed at most every 0.1 s.
+        time.sleep(0.15)
+        cur.execute(
+            "SELECT trx_rows_locked FROM information_schema.INNODB_TRX "
+            "WHERE trx_mysql_thread_id = CONNECTION_ID()"
+        )
+        locked = cur.fetchall()
+        assert len(locked) == 1, locked
+        assert int(locked[0][0]) <= 3, locked
+        conn.rollback()
+    finally:
+        conn.close()
+
+
+def test_claim_takes_oldest_matching_rows_first(backlog: DBConfig) -> None:
+    conn: Any = admin_connection(backlog, backlog.database)
+    try:
+        cur = conn.cursor()
+        cur.execute(claim_sql(), CLAIM_PARAMS)
+        claimed_ids = [row[0] for row in cur.fetchall()]
+        cur.execute(
+            "SELECT id FROM bountyboard WHERE status = 'PENDING' AND queue = 'DEFAULT' "
+            "AND task_name IN ('a', 'b') ORDER BY created_at LIMIT 5"
+        )
+        expected = [row[0] for row in cur.fetchall()]
+    finally:
+        conn.close()
+    assert claimed_ids == expected
+    assert len(claimed_ids) == 5
