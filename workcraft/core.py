@@ -155,7 +155,7 @@ class Workcraft:
         batches: list[list[tuple[Any, ...]]] = [[]]
         size = 0
         for row in rows:
-            row_size = sum(len(str(value)) for value in row) + 64
+            row_size = _row_bytes(row)
             if row_size > limit:
                 raise PayloadTooLarge(
                     f"task {row[1]!r}: payload of {row_size} bytes exceeds the server's "
@@ -222,6 +222,11 @@ class Workcraft:
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"task {task_id} still {task.status} after {timeout} s")
             await asyncio.sleep(poll_interval)
+
+
+def _row_bytes(row: tuple[Any, ...]) -> int:
+    """What a row adds to the INSERT statement, in bytes (max_allowed_packet is bytes)."""
+    return sum(len(str(value).encode("utf-8")) for value in row) + 64
 
 
 def _insert_batch(batch: list[tuple[Any, ...]], cur: Cursor, attempt: int) -> int:

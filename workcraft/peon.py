@@ -309,7 +309,7 @@ class Peon:
                         "attempt": outcome.task.attempt,
                     },
                 )
-                if not matched:
+                if not matched and not (attempt > 1 and self._already_written(cur, outcome)):
                     fenced_out.append(outcome)
             if not owner:
                 return SyncResult([], fenced_out, identity_lost=True)
@@ -335,6 +335,16 @@ class Peon:
                 outcome.task.attempt,
             )
         return result
+
+    def _already_written(self, cur: Cursor, outcome: Outcome) -> bool:
+        """On a retried transaction: did the lost attempt's COMMIT already write this?"""
+        row = cur.fetch_one("task_fence_state", {"id": outcome.task.id})
+        return bool(
+            row
+            and row["status"] == outcome.status.value
+            and row["worker_id"] == self.options.worker_id
+            and int(row["attempt"]) == outcome.task.attempt
+        )
 
     def _claim(self, cur: Cursor, limit: int, running: list[str]) -> list[ClaimedTask]:
         rows: list[dict[str, Any]] = []

@@ -48,9 +48,11 @@ class Janitor:
         self.stop_event = threading.Event()
         self.lock = LeaderLock(db_config)
         # One store per sweep: APScheduler runs each job in its own thread, never twice.
+        # A sweep gives up after a short outage instead of waiting it out, so the next run
+        # re-checks leadership first (the lock does not survive a server restart).
+        sweep_retry = RetryPolicy(give_up_after=2.0, stop_event=self.stop_event)
         self.sweeps: list[Sweep] = [
-            cls(Store(db_config, RetryPolicy.forever(self.stop_event), name=cls.name), settings)
-            for cls in SWEEPS
+            cls(Store(db_config, sweep_retry, name=cls.name), settings) for cls in SWEEPS
         ]
         self.log_store = Store(db_config, RetryPolicy.forever(self.stop_event), name="janitor")
         self.runs: dict[str, int] = {sweep.name: 0 for sweep in self.sweeps}

@@ -124,6 +124,9 @@ SET status = %(status)s, result = %(result)s, finished_at = NOW(6),
 WHERE id = %(id)s AND status = 'RUNNING' AND worker_id = %(worker_id)s
   AND peon_session = %(session)s AND attempt = %(attempt)s
 
+-- task_fence_state --
+SELECT status, worker_id, attempt FROM bountyboard WHERE id = %(id)s
+
 -- release_task --
 -- Graceful shutdown: a task we will not finish goes back to PENDING (fenced like completion).
 UPDATE bountyboard

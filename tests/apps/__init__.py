@@ -1,0 +1,1 @@
+"""Small workcraft apps that the peon processes started by the tests import."""
