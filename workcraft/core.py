@@ -42,6 +42,7 @@ class Workcraft:
         self.handlers = Handlers()
         self._retry = retry
         self._local = threading.local()
+        self._max_packets: dict[DBConfig, int] = {}
 
     # -- registration -------------------------------------------------------------------
     def task(self, name: str | None = None) -> Callable[[F], F]:
@@ -59,32 +60,24 @@ class Workcraft:
 
         return decorate
 
-    def setup_handler(self) -> Callable[[F], F]:
-        """Runs once per peon process, before its first task."""
-
+    def _handler(self, kind: str) -> Callable[[F], F]:
         def decorate(fn: F) -> F:
-            self.handlers.setup = fn
+            setattr(self.handlers, kind, fn)
             return fn
 
         return decorate
+
+    def setup_handler(self) -> Callable[[F], F]:
+        """Runs once per peon process, before its first task."""
+        return self._handler("setup")
 
     def prerun_handler(self) -> Callable[[F], F]:
         """Called as ``fn(task_id, task_name, *prerun_handler_args, **kwargs)``."""
-
-        def decorate(fn: F) -> F:
-            self.handlers.prerun = fn
-            return fn
-
-        return decorate
+        return self._handler("prerun")
 
     def postrun_handler(self) -> Callable[[F], F]:
         """Called as ``fn(task_id, task_name, result, status, *postrun_handler_args, **kw)``."""
-
-        def decorate(fn: F) -> F:
-            self.handlers.postrun = fn
-            return fn
-
-        return decorate
+        return self._handler("postrun")
 
     # -- connections --------------------------------------------------------------------
     def _store(self, db_config: DBConfig | None) -> Store:
@@ -104,11 +97,11 @@ class Workcraft:
         self._local.stores = {}
 
     def _max_packet(self, store: Store) -> int:
-        cached = getattr(store, "_max_packet", None)
-        if cached is None:
-            cached = int(store.fetch_value("max_allowed_packet"))
-            store._max_packet = cached  # type: ignore[attr-defined]
-        return int(cached)
+        """The server's max_allowed_packet, asked once per database."""
+        limit = self._max_packets.get(store.config)
+        if limit is None:
+            limit = self._max_packets[store.config] = int(store.fetch_value("max_allowed_packet"))
+        return limit
 
     # -- producer API -------------------------------------------------------------------
     def send_task_sync(
@@ -185,12 +178,9 @@ class Workcraft:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             task = self.get_task_sync(task_id, db_config)
-            if task is None:
-                raise LookupError(f"no task with id {task_id!r}")
-            if task.status.is_final:
-                return task
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"task {task_id} still {task.status} after {timeout} s")
+            final = _final(task_id, task, deadline, timeout)
+            if final is not None:
+                return final
             time.sleep(poll_interval)
 
     # -- asyncio twins ------------------------------------------------------------------
@@ -215,13 +205,23 @@ class Workcraft:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             task = await self.get_task(task_id, db_config)
-            if task is None:
-                raise LookupError(f"no task with id {task_id!r}")
-            if task.status.is_final:
-                return task
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"task {task_id} still {task.status} after {timeout} s")
+            final = _final(task_id, task, deadline, timeout)
+            if final is not None:
+                return final
             await asyncio.sleep(poll_interval)
+
+
+def _final(
+    task_id: str, task: Task | None, deadline: float | None, timeout: float | None
+) -> Task | None:
+    """``task`` once it is final, else None; raises when it is missing or time is up."""
+    if task is None:
+        raise LookupError(f"no task with id {task_id!r}")
+    if task.status.is_final:
+        return task
+    if deadline is not None and time.monotonic() >= deadline:
+        raise TimeoutError(f"task {task_id} still {task.status} after {timeout} s")
+    return None
 
 
 def _row_bytes(row: tuple[Any, ...]) -> int:
