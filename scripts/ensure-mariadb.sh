@@ -10,7 +10,10 @@ answers() {
 }
 if answers; then exit 0; fi
 echo "database not answering on $HOST:$PORT; starting mariadbd" >&2
-start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+# --pidfile: tests run private mariadbd processes; without it start-stop-daemon would take
+# any of them for the shared server and start nothing.
+start-stop-daemon --start --oknodo --background --pidfile /run/mysqld/mysqld.pid \
+  --exec /usr/sbin/mariadbd
 i=0
 while ! answers; do
   i=$((i + 1))

@@ -54,6 +54,15 @@ class SyncResult:
     identity_lost: bool = False
 
 
+def _claimed_task(row: dict[str, Any]) -> ClaimedTask:
+    return ClaimedTask(
+        id=row["id"],
+        task_name=row["task_name"],
+        payload=row["payload"],
+        attempt=int(row["attempt"]) + 1,  # claim_mark bumps it in the same transaction
+    )
+
+
 class IdentityTakenOver(WorkcraftError):
     """Another process registered with our worker id while we were running."""
 
@@ -294,7 +303,12 @@ class Peon:
         worker_id, session = self.options.worker_id, self.session
 
         def transaction(cur: Cursor, attempt: int) -> SyncResult:
-            owner = cur.execute("update_peon_state", self._peon_state(running, len(outcomes)))
+            # Lock the rows we would claim first (SKIP LOCKED), so the peon row can be set
+            # to its final state in one statement that also proves we still own our id.
+            rows = self._select_claims(cur, claim_limit) if claim_limit else []
+            claimed_ids = [row["id"] for row in rows]
+            state = self._peon_state(running + claimed_ids, len(outcomes))
+            owner = cur.execute("update_peon_state", state)
             fenced_out = []
             for outcome in outcomes:
                 matched = cur.execute(
@@ -312,14 +326,17 @@ class Peon:
                 if not matched and not (attempt > 1 and self._already_written(cur, outcome)):
                     fenced_out.append(outcome)
             if not owner:
+                # The selected rows stay PENDING; COMMIT just releases their locks.
                 return SyncResult([], fenced_out, identity_lost=True)
             if attempt > 1 and claim_limit:
                 # An earlier attempt's COMMIT may have landed unacknowledged: give back
                 # any rows it claimed for us that we never received.
                 keep = running or [""]
                 cur.execute("release_orphans", [worker_id, session, *keep], ids=len(keep))
-            claimed = self._claim(cur, claim_limit, running) if claim_limit else []
-            return SyncResult(claimed, fenced_out)
+            if claimed_ids:
+                params = [worker_id, session, *claimed_ids]
+                cur.execute("claim_mark", params, ids=len(claimed_ids))
+            return SyncResult([_claimed_task(row) for row in rows], fenced_out)
 
         result = self.store.transaction(transaction)
         for task_id in finished:
@@ -346,31 +363,15 @@ class Peon:
             and int(row["attempt"]) == outcome.task.attempt
         )
 
-    def _claim(self, cur: Cursor, limit: int, running: list[str]) -> list[ClaimedTask]:
+    def _select_claims(self, cur: Cursor, limit: int) -> list[dict[str, Any]]:
+        """Lock up to ``limit`` claimable rows, oldest first, queue by queue."""
         rows: list[dict[str, Any]] = []
         for queue_name in self.options.queues:
             params = [queue_name, *self.task_names, limit - len(rows)]
             rows += cur.fetch_all("claim_select", params, names=len(self.task_names))
             if len(rows) >= limit:
                 break
-        if not rows:
-            return []
-        ids = [row["id"] for row in rows]
-        now_running = running + ids
-        cur.execute(
-            "claim_mark",
-            [self.options.worker_id, self.session, now_running[0], len(now_running), *ids],
-            ids=len(ids),
-        )
-        return [
-            ClaimedTask(
-                id=row["id"],
-                task_name=row["task_name"],
-                payload=row["payload"],
-                attempt=int(row["attempt"]) + 1,
-            )
-            for row in rows
-        ]
+        return rows
 
     def _recover_identity(self) -> None:
         """Our row was declared dead or taken over; in-flight work is over."""

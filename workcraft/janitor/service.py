@@ -58,6 +58,7 @@ class Janitor:
         self.runs: dict[str, int] = {sweep.name: 0 for sweep in self.sweeps}
         self._leader = False
         self._leader_mutex = threading.Lock()
+        self._lost_at: float | None = None
 
     # -- leadership -----------------------------------------------------------------------
     @property
@@ -88,11 +89,17 @@ class Janitor:
             if self.lock.check():
                 return True
             self._leader = False
+            self._lost_at = time.monotonic()
         self._write_log(
             f"Janitor {self.janitor_id} lost leadership: its lock connection is gone; "
             "stopped sweeping"
         )
         return False
+
+    def _may_contend(self, retry: float) -> bool:
+        """After losing the lock, sit out two retry intervals so a standby (which tries
+        every interval) takes over; we only take it back if nobody else did."""
+        return self._lost_at is None or time.monotonic() - self._lost_at >= 2 * retry
 
     def step_down(self) -> None:
         with self._leader_mutex:
@@ -162,7 +169,7 @@ class Janitor:
             while not self.stop_event.is_set():
                 if self._leader:
                     self.still_leader()
-                elif self.try_lead():
+                elif self._may_contend(retry) and self.try_lead():
                     # Sweep right away rather than waiting a whole interval.
                     for job in scheduler.get_jobs():
                         job.modify(next_run_time=dt.datetime.now(dt.timezone.utc))

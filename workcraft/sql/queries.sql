@@ -80,8 +80,8 @@ UPDATE peon SET status = %(status)s
 WHERE id = %(id)s AND session = %(session)s AND status <> 'OFFLINE'
 
 -- update_peon_state --
--- First statement of every complete/claim transaction: it locks our row and proves we are
--- still the live owner of this id, so a peon declared dead cannot claim or complete.
+-- In every complete/claim transaction, before any task row changes: it locks our row and
+-- proves we are still the live owner of this id, so a peon declared dead cannot claim.
 UPDATE peon SET status = %(status)s, current_task = %(current_task)s,
     running_tasks = %(running_tasks)s, tasks_done = tasks_done + %(done)s
 WHERE id = %(id)s AND session = %(session)s AND status <> 'OFFLINE'
@@ -107,13 +107,15 @@ LIMIT %s
 FOR UPDATE SKIP LOCKED
 
 -- claim_mark --
--- Marks the selected rows RUNNING and our peon row WORKING in one statement, in the claim
--- transaction. attempt + 1 is the fencing token completion must present.
-UPDATE bountyboard b JOIN peon p ON p.id = %s AND p.session = %s AND p.status <> 'OFFLINE'
-SET b.status = 'RUNNING', b.worker_id = p.id, b.peon_session = p.session,
-    b.attempt = b.attempt + 1, b.started_at = NOW(6), b.finished_at = NULL,
-    p.status = 'WORKING', p.current_task = %s, p.running_tasks = %s
-WHERE b.id IN ({ids}) AND b.status = 'PENDING'
+-- Marks the selected rows RUNNING in the claim transaction; attempt + 1 is the fencing
+-- token completion must present. A plain single-table UPDATE: the peon row was updated
+-- (and ownership proven) by update_peon_state in the same transaction. (A multi-table
+-- UPDATE joining peon here crashed MariaDB 10.11.19 under load: signal 11 in
+-- multi_update::initialize_tables.)
+UPDATE bountyboard
+SET status = 'RUNNING', worker_id = %s, peon_session = %s, attempt = attempt + 1,
+    started_at = NOW(6), finished_at = NULL
+WHERE id IN ({ids}) AND status = 'PENDING'
 
 -- complete_task --
 -- Fenced: only the run that claimed this attempt may write its outcome; a peon whose task
