@@ -36,10 +36,12 @@ def c_extension_available() -> bool:
 
 def open_connection(config: DBConfig, with_database: bool = True) -> Any:
     """A new autocommit connection; UPDATE row counts are *matched* rows (FOUND_ROWS)."""
-    kwargs = config.connect_kwargs(with_database)
+    # With TLS asked for, check the session is encrypted before naming the database, so
+    # a server that refused TLS is reported as that, not as "unknown database".
+    kwargs = config.connect_kwargs(with_database and not config.use_ssl)
     kwargs["client_flags"] = [ClientFlag.FOUND_ROWS]
     kwargs["use_pure"] = not c_extension_available()
-    conn = mysql.connector.connect(**kwargs)
+    conn: Any = mysql.connector.connect(**kwargs)
     cursor = conn.cursor()
     try:
         for statement in SESSION_SETUP:
@@ -57,4 +59,6 @@ def open_connection(config: DBConfig, with_database: bool = True) -> Any:
                 )
     finally:
         cursor.close()
+    if with_database and config.use_ssl:
+        conn.database = config.database
     return conn

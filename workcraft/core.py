@@ -224,9 +224,18 @@ def _final(
     return None
 
 
+# Bytes of INSERT text around the values, with room to spare.
+_STATEMENT_OVERHEAD = 512
+
+
 def _row_bytes(row: tuple[Any, ...]) -> int:
-    """What a row adds to the INSERT statement, in bytes (max_allowed_packet is bytes)."""
-    return sum(len(str(value).encode("utf-8")) for value in row) + 64
+    """What a row adds to the INSERT statement on the wire, in bytes (max_allowed_packet
+    counts bytes): UTF-8, plus one escape byte per quote or backslash."""
+    size = 0
+    for value in row:
+        text = str(value)
+        size += len(text.encode("utf-8")) + text.count("'") + text.count("\\") + 4
+    return size + _STATEMENT_OVERHEAD
 
 
 def _insert_batch(batch: list[tuple[Any, ...]], cur: Cursor, attempt: int) -> int:

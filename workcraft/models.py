@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import enum
 import json
+from collections.abc import Callable
 from typing import Any
 
 
@@ -44,7 +45,7 @@ PAYLOAD_KEYS = (
 )
 
 
-def decode_json(value: Any) -> Any:
+def decode_json(value: Any, parse_float: Callable[[str], Any] | None = None) -> Any:
     """JSON columns arrive as str (or bytes); NULL stays None; garbage stays as text."""
     if value is None:
         return None
@@ -52,7 +53,7 @@ def decode_json(value: Any) -> Any:
         value = value.decode("utf-8", errors="replace")
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return json.loads(value, parse_float=parse_float)
         except ValueError:
             return value
     return value

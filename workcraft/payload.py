@@ -10,6 +10,9 @@ from typing import Any
 from workcraft.ids import new_task_id
 
 MAX_NAME_LENGTH = 255
+# MariaDB's JSON_VALID refuses documents nested 32 levels or deeper (MySQL allows 100):
+# refuse them here with a clear error instead of a CHECK constraint failure later.
+MAX_JSON_DEPTH = 31
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +36,30 @@ def _check_name(what: str, value: Any) -> str:
         raise TypeError(f"{what} must be a non-empty string, got {value!r}")
     if len(value) > MAX_NAME_LENGTH:
         raise ValueError(f"{what} is longer than {MAX_NAME_LENGTH} characters")
+    _check_utf8(what, value)
     return value
+
+
+def _check_utf8(what: str, text: str) -> None:
+    """Lone surrogates cannot be stored as utf8mb4; say so before any I/O."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{what} is not valid Unicode text: {exc.reason}") from None
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth as MySQL counts it: a scalar is 1, ``[]`` is 1, ``[[1]]`` is 3."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def _as_list(what: str, value: Any) -> list[Any] | None:
@@ -56,11 +82,15 @@ def _as_dict(what: str, value: Any) -> dict[str, Any] | None:
 
 
 def encode_json(what: str, value: Any) -> str:
-    """Strict JSON (no NaN/Infinity, which MySQL's JSON type rejects)."""
+    """JSON the database will store: no NaN/Infinity, valid Unicode, bounded nesting."""
     try:
-        return json.dumps(value, allow_nan=False, ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{what} is not JSON-serialisable: {exc}") from None
+    _check_utf8(what, text)
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise ValueError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels")
+    return text
 
 
 def build_row(spec: TaskSpec) -> tuple[str, str, str, str, int, int]:

@@ -25,12 +25,13 @@ from typing import Any
 
 from workcraft.core import Workcraft
 from workcraft.db import DBConfig
-from workcraft.errors import WorkcraftError
+from workcraft.errors import DatabaseError, DatabaseUnavailable, WorkcraftError
 from workcraft.heartbeat import Heartbeat
 from workcraft.models import PeonStatus
-from workcraft.runner import ClaimedTask, Outcome, execute
+from workcraft.runner import ClaimedTask, Outcome, execute, unstorable
 from workcraft.settings import Settings
 from workcraft.store import Cursor, RetryPolicy, Store
+from workcraft.text import printable
 
 log = logging.getLogger("workcraft.peon")
 
@@ -102,7 +103,15 @@ class Peon:
     # -- lifecycle ------------------------------------------------------------------------
     def run(self) -> int:
         """Run until signalled (or, with ``burst``, until nothing is left). Returns 0."""
-        self._register()
+        # While the database is unreachable at start, the first signal ends the wait.
+        try:
+            with Store(self.db_config, RetryPolicy.forever(self.stopping), name="peon") as store:
+                self._register(store)
+        except DatabaseUnavailable:
+            if self.stopping.is_set():
+                log.warning("stopped before the database became reachable")
+                return 0
+            raise
         try:
             self._run_setup_handler()
             self._set_status(PeonStatus.IDLE)
@@ -148,9 +157,9 @@ class Peon:
         self.wake.set()
 
     # -- registration ---------------------------------------------------------------------
-    def _register(self) -> None:
+    def _register(self, store: Store) -> None:
         self.session = str(uuid.uuid4())
-        self.store.execute(
+        store.execute(
             "register_peon",
             {
                 "id": self.options.worker_id,
@@ -204,11 +213,12 @@ class Peon:
             task = self.work.get()
             if task is None:
                 return
-            log.info("task %s %s started (attempt %d)", task.task_name, task.id, task.attempt)
+            name = printable(task.task_name)
+            log.info("task %s %s started (attempt %d)", name, task.id, task.attempt)
             outcome = execute(self.app, task)
             log.info(
                 "task %s %s %s in %.3f s",
-                task.task_name,
+                name,
                 task.id,
                 outcome.status.value,
                 outcome.seconds,
@@ -297,6 +307,43 @@ class Peon:
         }
 
     def _sync(self, outcomes: list[Outcome], claim_limit: int) -> SyncResult:
+        """Write outcomes and claim; an outcome the database refuses to store (a permanent
+        error, not an outage) becomes a FAILURE saying why, instead of killing the peon."""
+        try:
+            return self._transact(outcomes, claim_limit)
+        except DatabaseError as exc:
+            if not outcomes or isinstance(exc, DatabaseUnavailable):
+                raise
+            log.error(
+                "writing %d outcome(s) failed: %s; writing them one by one", len(outcomes), exc
+            )
+        fenced_out: list[Outcome] = []
+        for outcome in outcomes:
+            fenced_out += self._write_alone(outcome)
+        result = self._transact([], claim_limit)
+        result.fenced_out = fenced_out + result.fenced_out
+        return result
+
+    def _write_alone(self, outcome: Outcome) -> list[Outcome]:
+        try:
+            return self._transact([outcome], 0).fenced_out
+        except DatabaseUnavailable:
+            raise
+        except DatabaseError as exc:
+            replacement = unstorable(outcome, str(exc))
+        try:
+            return self._transact([replacement], 0).fenced_out
+        except DatabaseUnavailable:
+            raise
+        except DatabaseError as exc:
+            log.error(
+                "task %s: no outcome could be stored (%s); giving it back", outcome.task.id, exc
+            )
+            self._release([outcome.task])
+            self.in_flight.pop(outcome.task.id, None)
+            return []
+
+    def _transact(self, outcomes: list[Outcome], claim_limit: int) -> SyncResult:
         """One transaction: prove ownership, write outcomes (fenced), claim up to a limit."""
         finished = {outcome.task.id for outcome in outcomes}
         running = [task_id for task_id in self.in_flight if task_id not in finished]
@@ -346,7 +393,7 @@ class Peon:
             log.warning(
                 "task %s %s: outcome %s not written: the task was reclaimed while it ran "
                 "(this peon no longer owns attempt %d)",
-                outcome.task.task_name,
+                printable(outcome.task.task_name),
                 outcome.task.id,
                 outcome.status.value,
                 outcome.task.attempt,
@@ -384,7 +431,7 @@ class Peon:
         if self.stopping.is_set():
             return
         log.warning("peon %s: registering again with a new session", self.options.worker_id)
-        self._register()
+        self._register(self.store)
         self._set_status(PeonStatus.IDLE)
 
     # -- shutdown -------------------------------------------------------------------------
@@ -411,11 +458,16 @@ class Peon:
     def _release_unfinished(self) -> None:
         if not self.in_flight:
             return
-        unfinished = list(self.in_flight.values())
+        released = self._release(list(self.in_flight.values()))
+        log.warning("%d unfinished task(s) returned to PENDING", released)
+        self.in_flight.clear()
+
+    def _release(self, tasks: list[ClaimedTask]) -> int:
+        """Give tasks we will not finish back to PENDING (fenced)."""
 
         def release(cur: Cursor) -> int:
             count = 0
-            for task in unfinished:
+            for task in tasks:
                 count += cur.execute(
                     "release_task",
                     {
@@ -427,9 +479,7 @@ class Peon:
                 )
             return count
 
-        released = self.store.call(release)
-        log.warning("%d unfinished task(s) returned to PENDING", released)
-        self.in_flight.clear()
+        return self.store.call(release)
 
     def threads_busy(self) -> bool:
         """True while a task function is still running (it cannot be interrupted)."""

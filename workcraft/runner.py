@@ -60,8 +60,15 @@ def _json_kind(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise InvalidTask(f"payload holds the number {text}, too large for a float")
+    return value
+
+
 def parse_payload(raw: Any) -> dict[str, Any]:
-    payload = decode_json(raw)
+    payload = decode_json(raw, parse_float=_finite)
     if payload is None:
         raise InvalidTask("payload is NULL; it must be a JSON object")
     if not isinstance(payload, dict):
@@ -98,6 +105,17 @@ def _run_handler(kind: str, handler: Callable[..., Any] | None, *args: Any, **kw
         _call(handler, list(args), kw)
     except Exception:
         log.exception("%s handler raised; the task's status is not affected", kind)
+
+
+def unstorable(outcome: Outcome, reason: str) -> Outcome:
+    """A FAILURE to store in place of an outcome the database refused."""
+    result = {
+        "error_type": "ResultNotStorable",
+        "message": f"the {outcome.status.value} outcome could not be stored: {reason}",
+    }
+    return dataclasses.replace(
+        outcome, status=TaskStatus.FAILURE, result_json=encode_json("result", result)
+    )
 
 
 def execute(app: Workcraft, task: ClaimedTask) -> Outcome:

@@ -28,7 +28,13 @@ from tenacity import (
 
 from workcraft.connection import open_connection
 from workcraft.db import DBConfig
-from workcraft.errors import DatabaseError, DatabaseUnavailable, SchemaMissing, WorkcraftError
+from workcraft.errors import (
+    DatabaseError,
+    DatabaseUnavailable,
+    PayloadTooLarge,
+    SchemaMissing,
+    WorkcraftError,
+)
 from workcraft.queries import expand, load_queries
 
 log = logging.getLogger("workcraft.db")
@@ -55,9 +61,31 @@ ACCESS_DENIED = frozenset({1044, 1045, 1142, 1227, 1698})
 UNKNOWN_DATABASE = 1049
 NO_SUCH_TABLE = 1146
 SSL_ERRORS = frozenset({2026})
+PACKET_TOO_LARGE = 1153
+
+
+_TLS_MARKERS = (
+    "CERTIFICATE_VERIFY_FAILED",
+    "SSL routines",
+    "[SSL",
+    "SSL connection error",
+    "SSL is required",
+)
+
+
+def is_tls_failure(exc: BaseException) -> bool:
+    """A certificate or handshake failure: retrying cannot fix it. (The pure-Python
+    connector reports a failed verification as a lost connection.)"""
+    text = f"{getattr(exc, 'msg', None) or ''} {exc}"
+    if any(marker in text for marker in _TLS_MARKERS):
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(cause, OSError) and type(cause).__name__.startswith("SSL")
 
 
 def is_transient(exc: BaseException) -> bool:
+    if is_tls_failure(exc):
+        return False
     if isinstance(exc, mysql.connector.Error):
         errno = getattr(exc, "errno", None)
         if errno in TRANSIENT_ERRNOS:
@@ -247,8 +275,12 @@ class Store:
                 f"workcraft tables are missing in {where} ({msg}); "
                 "run `workcraft setup_database_tables` first"
             )
-        if errno in SSL_ERRORS:
+        if errno in SSL_ERRORS or is_tls_failure(exc):
             return DatabaseError(f"TLS connection to {where} failed: {msg}")
+        if errno == PACKET_TOO_LARGE:
+            return PayloadTooLarge(
+                f"a statement to {where} exceeded the server's max_allowed_packet: {msg}"
+            )
         if is_transient(exc):
             return DatabaseUnavailable(f"cannot reach the database {where}: {msg}")
         return DatabaseError(f"database error at {where}: {msg}")

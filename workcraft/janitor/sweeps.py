@@ -17,6 +17,7 @@ from typing import Any
 
 from workcraft.settings import Settings
 from workcraft.store import Cursor, Store
+from workcraft.text import printable
 
 log = logging.getLogger("workcraft.janitor")
 
@@ -98,7 +99,7 @@ class Sweep(abc.ABC):
                 self._log(
                     cur,
                     result,
-                    f"Task {task['id']} ({task['task_name']}) marked FAILURE: {message}",
+                    f"Task {task['id']} ({printable(task['task_name'])}) marked FAILURE: {message}",
                 )
             return
         if cur.execute("requeue_crashed_task", {"id": task["id"], "attempt": task["attempt"]}):
@@ -106,7 +107,7 @@ class Sweep(abc.ABC):
             self._log(
                 cur,
                 result,
-                f"Task {task['id']} ({task['task_name']}) reset to PENDING: {reason}",
+                f"Task {task['id']} ({printable(task['task_name'])}) reset to PENDING: {reason}",
             )
 
 
@@ -135,10 +136,10 @@ class DeadPeons(Sweep):
             self._log(
                 cur,
                 result,
-                f"Peon {peon['id']} declared dead: no heartbeat for {silent:.0f} s "
+                f"Peon {printable(peon['id'])} declared dead: no heartbeat for {silent:.0f} s "
                 f"(limit {threshold:g} s); it was {peon['status']}",
             )
-            reason = f"peon {peon['id']} missed heartbeats for {silent:.0f} s"
+            reason = f"peon {printable(peon['id'])} missed heartbeats for {silent:.0f} s"
             for task in cur.fetch_all("running_tasks_of_peon", {"worker_id": peon["id"]}):
                 self._requeue_or_fail(cur, task, reason, result)
         return len(peons)
@@ -155,7 +156,7 @@ class SelfCorrect(Sweep):
             "orphaned_running_tasks", {"batch": self.settings.JANITOR_SWEEP_BATCH_SIZE}
         )
         for task in tasks:
-            reason = f"{task['reason']} (peon {task['worker_id']})"
+            reason = f"{task['reason']} (peon {printable(task['worker_id'])})"
             self._requeue_or_fail(cur, task, reason, result)
         return len(tasks)
 
@@ -190,7 +191,7 @@ class ReopenFailed(Sweep):
             self._log(
                 cur,
                 result,
-                f"Task {task['id']} ({task['task_name']}) reopened for retry "
+                f"Task {task['id']} ({printable(task['task_name'])}) reopened for retry "
                 f"{task['retry_count']} of {task['retry_limit']} after {waited:.0f} s "
                 f"(backoff {self.backoff_seconds(int(task['retry_count'])):g} s)",
             )

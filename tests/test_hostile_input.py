@@ -1,0 +1,735 @@
+"""Hostile input: names, queues, payloads, worker ids and garbage rows, against the real server.
+
+Whatever a producer sends (quotes, backslashes, NUL, astral characters, SQL, the connector's
+``%s`` and the library's own ``{ids}`` markers) is stored and returned literally, never turns
+into SQL, and never touches another row. Garbage rows written with raw SQL become INVALID
+with a reason and never stop a peon.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import mysql.connector
+import pytest
+from conftest import SqlHelper
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from procs import Procs, write_settings
+from security_apps.hostile import HOSTILE_TASK_NAMES
+from security_helpers import HOSTILE_SNIPPETS, SECURITY_APP, canonical, json_depth
+
+from workcraft.core import Workcraft
+from workcraft.db import DBConfig
+from workcraft.errors import PayloadTooLarge, WorkcraftError
+from workcraft.models import TaskStatus
+from workcraft.payload import TaskSpec
+from workcraft.store import RetryPolicy
+
+# The examples re-arrange the tables themselves (plant_sentinel) at the start of each one, so
+# sharing the function-scoped fixtures across the examples of one test is deliberate.
+HYPOTHESIS = settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+SENTINEL_ID = "00000000-0000-4000-8000-00000000beef"
+SENTINEL_PEON = "sentinel-peon"
+
+
+# -- strategies ---------------------------------------------------------------------------------
+snippets = st.sampled_from(HOSTILE_SNIPPETS)
+# Text up to 255 characters (the column width): hostile snippets glued together, arbitrary
+# unicode (hypothesis includes NUL and astral characters), and a snippet repeated to the limit.
+names = (
+    st.one_of(
+        st.lists(st.one_of(snippets, st.text(max_size=8)), min_size=1, max_size=12).map("".join),
+        st.text(min_size=1, max_size=255),
+        st.tuples(snippets, st.integers(1, 255)).map(lambda pair: (pair[0] * 255)[: pair[1]]),
+    )
+    .map(lambda text: text[:255])
+    .filter(bool)
+)
+json_text = st.one_of(snippets, st.text(max_size=20), st.lists(snippets, max_size=4).map("".join))
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    # What MySQL 8's binary JSON holds exactly (MariaDB keeps the text anyway).
+    st.integers(-(2**63), 2**64 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0, -0.0, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 2**53 + 1]),
+    json_text,
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(json_text, children, max_size=4)
+    ),
+    max_leaves=15,
+)
+task_args = st.lists(json_values, max_size=5)
+task_kwargs = st.dictionaries(json_text, json_values, max_size=5)
+
+
+# -- fixtures and helpers -----------------------------------------------------------------------
+@pytest.fixture
+def producer() -> Iterator[Workcraft]:
+    app = Workcraft()
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def procs(tmp_path: Path, db_config: DBConfig) -> Iterator[Procs]:
+    write_settings(tmp_path)
+    group = Procs(tmp_path, db_config)
+    yield group
+    group.stop_all()
+
+
+def plant_sentinel(sql: SqlHelper) -> dict[str, Any]:
+    """Empty tables plus one row in each that nothing in the test may change."""
+    for table in ("bountyboard", "peon", "logs"):
+        sql.run(f"DELETE FROM {table}")
+    sql.run(
+        "INSERT INTO bountyboard (id, task_name, queue, payload, status, result, "
+        "retry_on_failure, retry_count, retry_limit, created_at) VALUES "
+        "(%s, 'sentinel-not-registered', 'DEFAULT', %s, 'PENDING', %s, 1, 2, 5, "
+        "'2001-02-03 04:05:06.789012')",
+        (SENTINEL_ID, '{"task_args": ["keep me"]}', '{"previous": "result"}'),
+    )
+    sql.run(
+        "INSERT INTO peon (id, status, queues, last_heartbeat) VALUES "
+        "(%s, 'OFFLINE', '[\"DEFAULT\"]', '2001-02-03 04:05:06.789012')",
+        (SENTINEL_PEON,),
+    )
+    sql.run("INSERT INTO logs (message) VALUES ('sentinel log line')")
+    return snapshot(sql)
+
+
+def snapshot(sql: SqlHelper) -> dict[str, Any]:
+    return {
+        "sentinel": sql.rows("SELECT * FROM bountyboard WHERE id = %s", (SENTINEL_ID,)),
+        "peon": sql.rows("SELECT * FROM peon WHERE id = %s", (SENTINEL_PEON,)),
+        "logs": sql.rows("SELECT * FROM logs ORDER BY id"),
+        "tables": sql.rows(
+            "SELECT TABLE_NAME FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME"
+        ),
+    }
+
+
+def count_tasks(sql: SqlHelper) -> int:
+    return int(str(sql.value("SELECT COUNT(*) FROM bountyboard")))
+
+
+def assert_stored_literally(
+    producer: Workcraft,
+    sql: SqlHelper,
+    db_config: DBConfig,
+    task_id: str,
+    name: str,
+    queue: str,
+    payload: dict[str, Any],
+) -> None:
+    task = producer.get_task_sync(task_id, db_config)
+    assert task is not None
+    assert task.id == task_id
+    assert task.task_name == name
+    assert task.queue == queue
+    assert canonical(task.payload) == canonical(payload)
+    assert task.status is TaskStatus.PENDING
+    assert task.worker_id is None
+    # The database compares the stored values exactly (binary, no pad) with what was sent.
+    found = sql.value(
+        "SELECT COUNT(*) FROM bountyboard WHERE id = %s AND task_name = %s AND queue = %s",
+        (task_id, name, queue),
+    )
+    assert found == 1
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def task_row(sql: SqlHelper, task_id: str) -> dict[str, Any]:
+    rows = sql.rows("SELECT * FROM bountyboard WHERE id = %s", (task_id,))
+    assert len(rows) == 1, f"no task {task_id}"
+    return rows[0]
+
+
+def result_of(row: dict[str, Any]) -> Any:
+    return None if row["result"] is None else json.loads(str(row["result"]))
+
+
+# -- 1. names, queues, args and kwargs are stored literally -------------------------------------
+@HYPOTHESIS
+@given(name=names, queue=names, args=task_args, kwargs=task_kwargs, pre=task_args)
+def test_send_task_sync_stores_hostile_values_literally(
+    producer: Workcraft,
+    sql: SqlHelper,
+    db_config: DBConfig,
+    name: str,
+    queue: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    pre: list[Any],
+) -> None:
+    assume(json_depth(args) <= 20 and json_depth(kwargs) <= 20 and json_depth(pre) <= 20)
+    before = plant_sentinel(sql)
+
+    task_id = producer.send_task_sync(
+        name,
+        args,
+        task_kwargs=kwargs,
+        prerun_handler_args=pre,
+        postrun_handler_kwargs=kwargs,
+        db_config=db_config,
+        queue=queue,
+    )
+
+    payload = {
+        "task_args": args,
+        "task_kwargs": kwargs,
+        "prerun_handler_args": pre,
+        "postrun_handler_kwargs": kwargs,
+    }
+    assert_stored_literally(producer, sql, db_config, task_id, name, queue, payload)
+    assert count_tasks(sql) == 2
+    assert snapshot(sql) == before
+
+
+@HYPOTHESIS
+@given(
+    items=st.lists(
+        st.tuples(names, names, task_args, task_kwargs, st.booleans()), min_size=1, max_size=6
+    )
+)
+def test_send_tasks_sync_stores_hostile_batches_literally(
+    producer: Workcraft,
+    sql: SqlHelper,
+    db_config: DBConfig,
+    items: list[tuple[str, str, list[Any], dict[str, Any], bool]],
+) -> None:
+    assume(all(json_depth(args) <= 20 and json_depth(kw) <= 20 for _, _, args, kw, _ in items))
+    before = plant_sentinel(sql)
+    specs: list[TaskSpec | dict[str, Any]] = [
+        TaskSpec(name, args, kwargs, queue=queue)
+        if as_spec
+        else {"task_name": name, "task_args": args, "task_kwargs": kwargs, "queue": queue}
+        for name, queue, args, kwargs, as_spec in items
+    ]
+
+    ids = producer.send_tasks_sync(specs, db_config=db_config)
+
+    assert len(ids) == len(set(ids)) == len(items)
+    for task_id, (name, queue, args, kwargs, _) in zip(ids, items, strict=True):
+        payload = {"task_args": args, "task_kwargs": kwargs}
+        assert_stored_literally(producer, sql, db_config, task_id, name, queue, payload)
+    assert count_tasks(sql) == 1 + len(items)
+    assert snapshot(sql) == before
+
+
+@HYPOTHESIS
+@given(task_id=st.one_of(names, st.just(SENTINEL_ID + "' OR '1'='1")))
+def test_get_task_sync_with_a_hostile_id_finds_nothing(
+    producer: Workcraft, sql: SqlHelper, db_config: DBConfig, task_id: str
+) -> None:
+    before = plant_sentinel(sql)
+    assert producer.get_task_sync(task_id, db_config) is None
+    assert snapshot(sql) == before
+    assert count_tasks(sql) == 1
+
+
+# -- hostile task names and queues, claimed and run by a real peon ------------------------------
+# --queues splits on commas and whitespace, so queue names given on the command line have none.
+CLI_QUEUES = ("%s", "%(x)s", "{ids}", "q'\"\\`", "🎉\U0001d518", "--", "DEFAULT")
+
+
+@pytest.mark.slow
+def test_peon_claims_and_runs_tasks_with_hostile_names_and_queues(
+    procs: Procs, producer: Workcraft, sql: SqlHelper, db_config: DBConfig
+) -> None:
+    before = plant_sentinel(sql)
+    sent: dict[str, tuple[str, str, list[Any]]] = {}
+    for index, name in enumerate(HOSTILE_TASK_NAMES):
+        queue = CLI_QUEUES[index % len(CLI_QUEUES)]
+        args = [name, HOSTILE_SNIPPETS[index % len(HOSTILE_SNIPPETS)]]
+        task_id = producer.send_task_sync(name, args, db_config=db_config, queue=queue)
+        sent[task_id] = (name, queue, args)
+
+    peon = procs.peon(
+        "--burst",
+        *(f"--queues={queue}" for queue in CLI_QUEUES),
+        worker_id="hostile-names",
+        app=SECURITY_APP,
+    )
+    assert peon.wait(120) == 0, peon.describe()
+
+    for task_id, (name, queue, args) in sent.items():
+        row = task_row(sql, task_id)
+        assert row["status"] == "SUCCESS", (name, row, peon.describe())
+        assert row["task_name"] == name
+        assert row["queue"] == queue
+        assert row["worker_id"] == "hostile-names"
+        assert result_of(row) == {"ran": name, "args": args, "kwargs": {}}
+    assert snapshot(sql) == before
+    assert count_tasks(sql) == 1 + len(sent)
+    assert "Traceback" not in peon.output
+
+
+# -- worker ids: stored literally through the real registration path ----------------------------
+# NUL cannot travel in argv, so it is covered by the janitor test below (rows made in SQL).
+HOSTILE_WORKER_IDS = (
+    "'; DROP TABLE bountyboard; --",
+    "%s",
+    "%(x)s",
+    "{ids}",
+    "{names}",
+    "quote ' double \" back \\ tick `",
+    "émoji 🎉 \U0001d518\U0001d52b\U0001d526\U0001d520\U0001d52c\U0001d521\U0001d522",
+    "line\nbreak\ttab",
+    " padded ",
+    "w" * 255,
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("worker_id", HOSTILE_WORKER_IDS, ids=range(len(HOSTILE_WORKER_IDS)))
+def test_peon_registers_and_works_under_a_hostile_worker_id(
+    procs: Procs, producer: Workcraft, sql: SqlHelper, db_config: DBConfig, worker_id: str
+) -> None:
+    before = plant_sentinel(sql)
+    task_id = producer.send_task_sync("echo", [worker_id], db_config=db_config)
+
+    peon = procs.peon("--burst", worker_id=worker_id, app=SECURITY_APP, name="peon")
+    assert peon.wait(120) == 0, peon.describe()
+
+    rows = sql.rows("SELECT * FROM peon WHERE id <> %s", (SENTINEL_PEON,))
+    assert len(rows) == 1, rows
+    assert rows[0]["id"] == worker_id
+    assert rows[0]["status"] == "OFFLINE"
+    assert rows[0]["tasks_done"] == 1
+    row = task_row(sql, task_id)
+    assert row["status"] == "SUCCESS", peon.describe()
+    assert row["worker_id"] == worker_id
+    assert result_of(row) == {"args": [worker_id], "kwargs": {}}
+    assert snapshot(sql) == before
+
+
+@pytest.mark.slow
+def test_worker_ids_differing_only_by_trailing_space_are_different_peons(
+    procs: Procs, sql: SqlHelper, db_config: DBConfig
+) -> None:
+    before = plant_sentinel(sql)
+    for index, worker_id in enumerate(("twin", "twin ", "twin  ", "TWIN")):
+        peon = procs.peon("--burst", worker_id=worker_id, app=SECURITY_APP, name=f"peon{index}")
+        assert peon.wait(120) == 0, peon.describe()
+        assert "taken over" not in peon.output
+
+    ids = {
+        str(row["id"]) for row in sql.rows("SELECT id FROM peon WHERE id <> %s", (SENTINEL_PEON,))
+    }
+    assert ids == {"twin", "twin ", "twin  ", "TWIN"}
+    assert snapshot(sql) == before
+
+
+@pytest.mark.slow
+def test_names_and_queues_that_only_look_alike_are_never_claimed(
+    procs: Procs, producer: Workcraft, sql: SqlHelper, db_config: DBConfig
+) -> None:
+    """A peon registered for 'pad' in DEFAULT claims exactly that, nothing that looks alike."""
+    before = plant_sentinel(sql)
+    exact = [
+        producer.send_task_sync("pad", db_config=db_config),
+        producer.send_task_sync("café", db_config=db_config),
+    ]
+    lookalikes = [
+        ("pad ", "DEFAULT"),
+        ("pad  ", "DEFAULT"),
+        (" pad", "DEFAULT"),
+        ("pad\t", "DEFAULT"),
+        ("pad\n", "DEFAULT"),
+        ("pad\x00", "DEFAULT"),
+        ("PAD", "DEFAULT"),
+        ("Pad", "DEFAULT"),
+        ("\uff50\uff41\uff44", "DEFAULT"),  # fullwidth: equal to 'pad' under utf8mb4_unicode_ci
+        ("pad\u200b", "DEFAULT"),  # zero-width space
+        ("cafe\u0301", "DEFAULT"),  # NFD spelling of 'café'
+        ("CAFÉ", "DEFAULT"),
+        ("pad", "DEFAULT "),
+        ("pad", "default"),
+        ("pad", " DEFAULT"),
+    ]
+    others = [
+        producer.send_task_sync(name, db_config=db_config, queue=queue)
+        for name, queue in lookalikes
+    ]
+
+    peon = procs.peon("--burst", worker_id="exact", app=SECURITY_APP)
+    assert peon.wait(120) == 0, peon.describe()
+
+    assert [task_row(sql, task_id)["status"] for task_id in exact] == ["SUCCESS", "SUCCESS"]
+    assert result_of(task_row(sql, exact[0])) == "pad ran"
+    assert result_of(task_row(sql, exact[1])) == "café ran"
+    for task_id, (name, queue) in zip(others, lookalikes, strict=True):
+        row = task_row(sql, task_id)
+        assert (row["status"], row["worker_id"], row["attempt"]) == ("PENDING", None, 0), (
+            name,
+            queue,
+        )
+        assert (row["task_name"], row["queue"]) == (name, queue)
+    assert snapshot(sql) == before
+
+
+# -- 2. payloads larger than max_allowed_packet -------------------------------------------------
+@pytest.mark.parametrize(
+    ("label", "char"),
+    [("ascii", "x"), ("two-byte", "é"), ("three-byte", "€"), ("four-byte", "🎉")],
+)
+def test_payload_larger_than_max_allowed_packet_is_refused_at_send_time(
+    producer: Workcraft, sql: SqlHelper, db_config: DBConfig, label: str, char: str
+) -> None:
+    before = plant_sentinel(sql)
+    limit = int(str(sql.value("SELECT @@max_allowed_packet")))
+    # Fewer characters than the limit, more bytes than it (for the multibyte ones).
+    text = char * (limit // len(char.encode("utf-8")) + 1)
+    assert len(text.encode("utf-8")) > limit
+
+    with pytest.raises(PayloadTooLarge) as single:
+        producer.send_task_sync("big-args", [text], db_config=db_config)
+    with pytest.raises(PayloadTooLarge) as keyed:
+        producer.send_task_sync("big-kwargs", task_kwargs={"k": text}, db_config=db_config)
+    with pytest.raises(PayloadTooLarge) as batch:
+        producer.send_tasks_sync(
+            [TaskSpec("small-1"), TaskSpec("big-batch", [text]), TaskSpec("small-2")],
+            db_config=db_config,
+        )
+
+    for info, name in ((single, "big-args"), (keyed, "big-kwargs"), (batch, "big-batch")):
+        message = str(info.value)
+        assert "max_allowed_packet" in message
+        assert name in message
+        assert len(message) < 500, "the message must not echo the payload"
+    assert count_tasks(sql) == 1, "nothing of a refused batch is inserted"
+    assert snapshot(sql) == before
+    # The producer's connection is still usable afterwards.
+    task_id = producer.send_task_sync("after", ["ok"], db_config=db_config)
+    assert_stored_literally(
+        producer,
+        sql,
+        db_config,
+        task_id,
+        "after",
+        "DEFAULT",
+        {"task_args": ["ok"], "task_kwargs": {}},
+    )
+
+
+def _near_limit_cases(limit: int) -> Iterator[tuple[str, str]]:
+    """Generated one at a time: each is up to max_allowed_packet bytes."""
+    overhead = len(json.dumps({"task_args": [""], "task_kwargs": {}}))
+    for gap in (400, 300, 200, 160, 140, 120, 100, 60, 20, 0):
+        yield f"ascii, JSON {gap} bytes under the limit", "x" * (limit - overhead - gap)
+    # JSON text well under the limit that the SQL statement inflates (\' and \\ escapes).
+    yield "quotes, 0.6 x limit", "'" * int(limit * 0.6)
+    yield "backslashes, 0.3 x limit (4 bytes each once escaped)", "\\" * int(limit * 0.3)
+    yield "NUL, 0.2 x limit", "\x00" * int(limit * 0.2)
+
+
+@pytest.mark.slow
+def test_payloads_near_max_allowed_packet_are_stored_or_refused_clearly(
+    producer: Workcraft, sql: SqlHelper, db_config: DBConfig
+) -> None:
+    """Every payload is either stored literally or refused with PayloadTooLarge at send time,
+    never sent to the server to fail there ("Got a packet bigger than ...")."""
+    before = plant_sentinel(sql)
+    limit = int(str(sql.value("SELECT @@max_allowed_packet")))
+    wrong: list[str] = []
+    for label, text in _near_limit_cases(limit):
+        try:
+            task_id = producer.send_task_sync("near-limit", [text], db_config=db_config)
+        except PayloadTooLarge:
+            continue
+        except WorkcraftError as exc:
+            wrong.append(f"{label}: {type(exc).__name__}: {exc}")
+            continue
+        task = producer.get_task_sync(task_id, db_config)
+        assert task is not None
+        assert task.task_args == [text], label
+        sql.run("DELETE FROM bountyboard WHERE id = %s", (task_id,))
+    assert snapshot(sql) == before
+    assert not wrong, "payloads that reached the server and failed there:\n" + "\n".join(wrong)
+
+
+# -- arguments that cannot be stored: refused before any I/O ------------------------------------
+def _nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("label", "spec"),
+    [
+        ("NaN", {"task_name": "t", "task_args": [float("nan")]}),
+        ("lone surrogate in args", {"task_name": "t", "task_args": ["bad \udcff"]}),
+        ("lone surrogate in a kwargs key", {"task_name": "t", "task_kwargs": {"\ud800": 1}}),
+        ("lone surrogate in the task name", {"task_name": "t\ud800"}),
+        ("lone surrogate in the queue", {"task_name": "t", "queue": "q\udfff"}),
+        ("name of 256 characters", {"task_name": "n" * 256}),
+        ("queue of 256 astral characters", {"task_name": "t", "queue": "🎉" * 256}),
+    ],
+)
+def test_arguments_that_cannot_be_stored_raise_before_any_io(
+    label: str, spec: dict[str, Any]
+) -> None:
+    """Bad arguments raise ValueError/TypeError before connecting: against a closed port, a
+    check that only happens during the INSERT would show up as DatabaseUnavailable."""
+    unreachable = DBConfig(port=closed_port(), database="wk_never_reached")
+    app = Workcraft(retry=RetryPolicy(give_up_after=0.5))
+    try:
+        with pytest.raises((ValueError, TypeError)) as info:
+            app.send_tasks_sync([spec], db_config=unreachable)
+    finally:
+        app.close()
+    assert not isinstance(info.value, WorkcraftError), label
+    assert len(str(info.value)) < 500
+
+
+def test_arguments_nested_deeper_than_the_server_allows_are_refused_clearly(
+    producer: Workcraft, sql: SqlHelper, db_config: DBConfig
+) -> None:
+    """MariaDB's JSON_VALID (the JSON column's CHECK) refuses nesting of 32 levels; MySQL 8
+    allows 100. Deep arguments are stored literally or refused with ValueError/TypeError,
+    never a DatabaseError about a CHECK constraint."""
+    before = plant_sentinel(sql)
+    shallow = _nested(25)
+    task_id = producer.send_task_sync("deep", [shallow], db_config=db_config)
+    assert_stored_literally(
+        producer,
+        sql,
+        db_config,
+        task_id,
+        "deep",
+        "DEFAULT",
+        {"task_args": [shallow], "task_kwargs": {}},
+    )
+    sql.run("DELETE FROM bountyboard WHERE id = %s", (task_id,))
+
+    for depth in (30, 40, 200):
+        deep = _nested(depth)
+        try:
+            task_id = producer.send_task_sync("deep", [deep], db_config=db_config)
+        except (ValueError, TypeError) as exc:
+            assert not isinstance(exc, WorkcraftError)
+            continue
+        except WorkcraftError as exc:
+            pytest.fail(f"depth {depth}: {type(exc).__name__}: {exc}")
+        task = producer.get_task_sync(task_id, db_config)
+        assert task is not None
+        assert task.task_args == [deep]
+        sql.run("DELETE FROM bountyboard WHERE id = %s", (task_id,))
+    assert snapshot(sql) == before
+
+
+# -- 3. garbage rows written with raw SQL -------------------------------------------------------
+# (task_name, payload as SQL text or None for NULL, what the reason must mention)
+GARBAGE_ROWS: list[tuple[str, str | None, str]] = [
+    ("echo", None, "NULL"),
+    ("echo", "null", "NULL"),
+    ("echo", "[1, 2, 3]", "array"),
+    ("echo", '"just a string"', "string"),
+    ("echo", "42", "number"),
+    ("echo", "true", "boolean"),
+    ("echo", '{"task_args": {"a": 1}}', "task_args"),
+    ("echo", '{"task_args": "abc"}', "task_args"),
+    ("echo", '{"task_args": 7}', "task_args"),
+    ("echo", '{"task_kwargs": [1, 2]}', "task_kwargs"),
+    ("echo", '{"task_kwargs": "x"}', "task_kwargs"),
+    ("echo", '{"prerun_handler_args": {"not": "a list"}}', "prerun_handler_args"),
+    ("echo", '{"postrun_handler_kwargs": 3}', "postrun_handler_kwargs"),
+    ("strict", '{"task_args": [1, 2, 3]}', "strict"),
+    ("strict", '{"task_args": [1]}', "strict"),
+    ("strict", "{}", "strict"),
+    ("strict", '{"task_kwargs": {"zzz": 1}}', "strict"),
+    ("strict", '{"task_args": [1], "task_kwargs": {"a": 2, "b": 3}}', "strict"),
+    ("strict", '{"task_kwargs": {"": 1, "a": 1, "b": 2}}', "strict"),
+    ("strict", '{"task_kwargs": {"a b": 1, "a": 1, "b": 2}}', "strict"),
+]
+
+# (task_name, payload, expected result): good rows interleaved with the garbage.
+GOOD_ROWS: list[tuple[str, str, Any]] = [
+    ("echo", '{"task_args": [1, "two"]}', {"args": [1, "two"], "kwargs": {}}),
+    ("strict", '{"task_args": [1], "task_kwargs": {"b": 2}}', [1, 2]),
+    ("echo", "{}", {"args": [], "kwargs": {}}),
+    (
+        "echo",
+        '  {"task_kwargs": {"a b": "c"}, "unknown_key": 1}  ',
+        {"args": [], "kwargs": {"a b": "c"}},
+    ),
+    # Hostile handler kwargs make the handlers raise; the task's status is not affected.
+    (
+        "strict",
+        '{"task_args": [1, 2], "prerun_handler_kwargs": {"task_id": "spoof"}, '
+        '"postrun_handler_kwargs": {"result": "spoof", "status": "SUCCESS"}}',
+        [1, 2],
+    ),
+    (
+        "echo",
+        '{"task_args": ["\\u0000", "\\ud83c\\udf89"]}',
+        {"args": ["\x00", "🎉"], "kwargs": {}},
+    ),
+    ("echo", '{"task_args": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}', None),
+]
+
+
+@pytest.mark.parametrize("text", ["not json", "{bad", "", "{'single': 'quotes'}", "NaN", "[1,]"])
+def test_text_that_is_not_json_is_refused_by_the_database(sql: SqlHelper, text: str) -> None:
+    before = plant_sentinel(sql)
+    with pytest.raises(mysql.connector.Error):
+        sql.run(
+            "INSERT INTO bountyboard (id, task_name, payload) VALUES (UUID(), 'echo', %s)",
+            (text,),
+        )
+    assert count_tasks(sql) == 1
+    assert snapshot(sql) == before
+
+
+@pytest.mark.slow
+def test_garbage_rows_become_invalid_and_never_stop_the_peon(
+    procs: Procs, sql: SqlHelper, db_config: DBConfig
+) -> None:
+    before = plant_sentinel(sql)
+    garbage: dict[str, str] = {}
+    good: dict[str, Any] = {}
+    rows: list[tuple[str, str, str | None]] = []
+    for index in range(max(len(GARBAGE_ROWS), len(GOOD_ROWS))):
+        if index < len(GARBAGE_ROWS):
+            name, payload, reason = GARBAGE_ROWS[index]
+            rows.append((f"{index:08d}-0000-4000-8000-00000000bad0", name, payload))
+            garbage[rows[-1][0]] = reason
+        if index < len(GOOD_ROWS):
+            name, payload, expected = GOOD_ROWS[index]
+            rows.append((f"{index:08d}-0000-4000-8000-000000000600", name, payload))
+            good[rows[-1][0]] = expected
+    for position, (task_id, name, payload) in enumerate(rows):
+        sql.run(
+            "INSERT INTO bountyboard (id, task_name, payload, created_at) "
+            "VALUES (%s, %s, %s, '2020-01-01' + INTERVAL %s SECOND)",
+            (task_id, name, payload, position),
+        )
+
+    peon = procs.peon("--burst", worker_id="garbage", app=SECURITY_APP)
+    assert peon.wait(120) == 0, peon.describe()
+
+    for task_id, reason in garbage.items():
+        row = task_row(sql, task_id)
+        assert row["status"] == "INVALID", (row, peon.describe())
+        result = result_of(row)
+        assert result["error_type"] == "InvalidTask"
+        assert reason in result["message"], (reason, result)
+        assert row["worker_id"] == "garbage"
+        assert row["finished_at"] is not None
+    for task_id, expected in good.items():
+        row = task_row(sql, task_id)
+        assert row["status"] == "SUCCESS", (row, peon.describe())
+        if expected is not None:
+            assert result_of(row) == expected
+    assert snapshot(sql) == before
+    assert "Traceback (most recent call last)" not in peon.stdout
+
+
+@pytest.mark.slow
+def test_number_too_large_for_python_float_does_not_stop_the_peon(
+    procs: Procs, sql: SqlHelper, db_config: DBConfig
+) -> None:
+    """1e400 passes JSON_VALID; Python reads it as inf. The task ends (FAILURE or INVALID)."""
+    plant_sentinel(sql)
+    sql.run(
+        "INSERT INTO bountyboard (id, task_name, payload, created_at) VALUES "
+        "('00000001-0000-4000-8000-000000000001', 'echo', '{\"task_args\": [1e400]}', "
+        "'2020-01-01'), "
+        "('00000002-0000-4000-8000-000000000002', 'echo', '{\"task_args\": [1]}', '2020-01-02')"
+    )
+    peon = procs.peon("--burst", worker_id="bignum", app=SECURITY_APP)
+    assert peon.wait(120) == 0, peon.describe()
+    assert task_row(sql, "00000001-0000-4000-8000-000000000001")["status"] in ("FAILURE", "INVALID")
+    assert task_row(sql, "00000002-0000-4000-8000-000000000002")["status"] == "SUCCESS"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task_name", ["lone_surrogate", "deep_result"])
+def test_a_result_the_database_cannot_store_fails_the_task_not_the_peon(
+    procs: Procs, producer: Workcraft, sql: SqlHelper, db_config: DBConfig, task_name: str
+) -> None:
+    """A task returning text that is not valid Unicode (a lone surrogate, as os.fsdecode of a
+    non-UTF-8 file name gives) or JSON nested deeper than the server's JSON columns take
+    must end as FAILURE with a reason; the peon goes on to the next task and exits 0."""
+    plant_sentinel(sql)
+    bad = producer.send_task_sync(task_name, db_config=db_config)
+    after = producer.send_task_sync("echo", ["next"], db_config=db_config)
+
+    peon = procs.peon("--burst", worker_id="unstorable", app=SECURITY_APP)
+    code = peon.wait(120)
+
+    assert task_row(sql, bad)["status"] == "FAILURE", peon.describe()
+    assert result_of(task_row(sql, bad))["message"]
+    assert task_row(sql, after)["status"] == "SUCCESS", peon.describe()
+    assert code == 0, peon.describe()
+
+
+# -- janitor sweeps over hostile ids and names --------------------------------------------------
+@pytest.mark.slow
+def test_janitor_sweeps_rows_with_hostile_ids_and_names(
+    procs: Procs, sql: SqlHelper, db_config: DBConfig
+) -> None:
+    before = plant_sentinel(sql)
+    dead_ids = ["'; DROP TABLE peon; --", "nul\x00id", "%s{ids}", "🎉 \n dead", "dead "]
+    for index, peon_id in enumerate(dead_ids):
+        task_id = f"{index:08d}-0000-4000-8000-00000000dead"
+        sql.run(
+            "INSERT INTO peon (id, status, last_heartbeat, current_task, queues, session, "
+            "concurrency, running_tasks) VALUES (%s, 'WORKING', NOW(6) - INTERVAL 1 HOUR, %s, "
+            "'[\"DEFAULT\"]', UUID(), 1, 1)",
+            (peon_id, task_id),
+        )
+        sql.run(
+            "INSERT INTO bountyboard (id, task_name, status, worker_id, peon_session, attempt, "
+            "started_at) SELECT %s, %s, 'RUNNING', id, session, 1, NOW(6) FROM peon WHERE id = %s",
+            (task_id, HOSTILE_TASK_NAMES[index], peon_id),
+        )
+    # A live peon whose id equals a dead one's but for the trailing space: left alone.
+    sql.run(
+        "INSERT INTO peon (id, status, last_heartbeat, queues, session, concurrency) "
+        "VALUES ('dead', 'IDLE', NOW(6), '[\"DEFAULT\"]', UUID(), 1)"
+    )
+    live = sql.rows("SELECT * FROM peon WHERE id = 'dead'")
+
+    janitor = procs.workcraft("janitor", "--once", name="janitor")
+    assert janitor.wait(120) == 0, janitor.describe()
+
+    statuses = {
+        str(row["id"]): row["status"]
+        for row in sql.rows("SELECT id, status FROM peon WHERE id <> %s", (SENTINEL_PEON,))
+    }
+    assert statuses == {**{peon_id: "OFFLINE" for peon_id in dead_ids}, "dead": "IDLE"}
+    tasks = sql.rows("SELECT status, worker_id FROM bountyboard WHERE id <> %s", (SENTINEL_ID,))
+    assert [(row["status"], row["worker_id"]) for row in tasks] == [("PENDING", None)] * len(
+        dead_ids
+    )
+    assert sql.rows("SELECT * FROM peon WHERE id = 'dead'") == live
+    after = snapshot(sql)
+    assert after["sentinel"] == before["sentinel"]
+    assert after["peon"] == before["peon"]
+    assert after["tables"] == before["tables"]
+    assert after["logs"][0] == before["logs"][0]
