@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import mysql.connector
+from mysql.connector.errors import get_mysql_exception
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -93,6 +94,19 @@ def is_transient(exc: BaseException) -> bool:
         # The pure-python connector reports some broken sockets without an errno.
         return errno in (None, -1) and isinstance(exc, mysql.connector.errors.OperationalError)
     return isinstance(exc, (ConnectionError, TimeoutError))
+
+
+def as_connector_error(exc: BaseException) -> mysql.connector.Error | None:
+    """The C extension raises its own ``MySQLInterfaceError`` from some calls (COMMIT on a
+    dropped connection, for one); give it the connector's class for its errno so it is
+    classified and retried like any other."""
+    if type(exc).__name__ != "MySQLInterfaceError":
+        return None
+    errno = getattr(exc, "errno", None) or -1
+    msg = getattr(exc, "msg", None) or str(exc)
+    sqlstate = getattr(exc, "sqlstate", None)
+    converted = get_mysql_exception(errno, msg, sqlstate)
+    return converted if isinstance(converted, mysql.connector.Error) else None
 
 
 class Rollback(Exception):
@@ -183,7 +197,6 @@ class Store:
         self.with_database = with_database
         self._conn: Any = None
         self._outage = False
-        self.on_reconnect: list[Callable[[], None]] = []
 
     # -- connection -------------------------------------------------------------------
     def _connection(self) -> Any:
@@ -238,6 +251,17 @@ class Store:
             )
 
     def _run(self, attempt: Callable[[], T]) -> T:
+        def guarded() -> T:
+            try:
+                return attempt()
+            except mysql.connector.Error:
+                raise
+            except Exception as exc:
+                converted = as_connector_error(exc)
+                if converted is None:
+                    raise
+                raise converted from exc
+
         retrying = Retrying(
             retry=retry_if_exception(is_transient),
             wait=wait_exponential(multiplier=0.05, max=self.retry.max_backoff)
@@ -248,15 +272,13 @@ class Store:
             reraise=True,
         )
         try:
-            result = retrying(attempt)
+            result = retrying(guarded)
         except mysql.connector.Error as exc:
             self.close()
             raise self._translate(exc) from None
         if self._outage:
             self._outage = False
             log.warning("%s: database %s is back", self.name, self.config.describe())
-            for callback in self.on_reconnect:
-                callback()
         return result
 
     def _translate(self, exc: mysql.connector.Error) -> WorkcraftError:

@@ -13,7 +13,7 @@ import logging
 import threading
 
 from workcraft.db import DBConfig
-from workcraft.errors import WorkcraftError
+from workcraft.errors import DatabaseUnavailable, WorkcraftError
 from workcraft.store import RetryPolicy, Store
 
 log = logging.getLogger("workcraft.janitor")
@@ -36,6 +36,7 @@ class LeaderLock:
         self._store = Store(config, RetryPolicy(give_up_after=0), name="leader-lock")
         self._mutex = threading.Lock()
         self.held = False
+        self._unreachable = False
 
     def acquire(self, timeout: float = 0) -> bool:
         """Try to take the lock, waiting up to ``timeout`` seconds."""
@@ -45,9 +46,10 @@ class LeaderLock:
                     "get_lock", {"name": self.name, "timeout": max(0.0, timeout)}
                 )
             except WorkcraftError as exc:
-                log.debug("leader lock: cannot ask the server (%s)", exc)
+                self._note_failure(exc)
                 self._drop()
                 return False
+            self._note_success()
             self.held = got == 1
             return bool(self.held)
 
@@ -60,10 +62,25 @@ class LeaderLock:
                 still = bool(self._store.fetch_value("holds_lock", {"name": self.name}) == 1)
             except WorkcraftError as exc:
                 log.warning("leader lock connection lost (%s)", exc)
+                self._note_failure(exc)
                 still = False
             if not still:
                 self._drop()
             return still
+
+    # The lock is asked every retry interval, leader or not: the janitor's one regular
+    # contact with the server, so it is what says when the database goes and comes back.
+    def _note_failure(self, exc: WorkcraftError) -> None:
+        if isinstance(exc, DatabaseUnavailable) and not self._unreachable:
+            self._unreachable = True
+            log.warning("janitor: database unavailable (%s); retrying", exc)
+        elif not isinstance(exc, DatabaseUnavailable):
+            log.error("janitor: leader lock query failed: %s", exc)
+
+    def _note_success(self) -> None:
+        if self._unreachable:
+            self._unreachable = False
+            log.warning("janitor: database %s is back", self._store.config.describe())
 
     def connection_id(self) -> int:
         with self._mutex:

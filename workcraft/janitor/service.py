@@ -54,7 +54,9 @@ class Janitor:
         self.sweeps: list[Sweep] = [
             cls(Store(db_config, sweep_retry, name=cls.name), settings) for cls in SWEEPS
         ]
-        self.log_store = Store(db_config, RetryPolicy.forever(self.stop_event), name="janitor")
+        # Leadership lines are also logged locally; during an outage they are not worth
+        # blocking a sweep thread for.
+        self.log_store = Store(db_config, sweep_retry, name="janitor")
         self.runs: dict[str, int] = {sweep.name: 0 for sweep in self.sweeps}
         self._leader = False
         self._leader_mutex = threading.Lock()

@@ -116,8 +116,17 @@ class DeadPeons(Sweep):
 
     name = "dead_peons"
 
+    def __init__(self, store: Store, settings: Settings, restart_grace: bool = True) -> None:
+        super().__init__(store, settings)
+        # Until the server has been up for the dead threshold, silence may be the restart's
+        # doing, not the peon's: declare nobody dead yet.
+        self.restart_grace = restart_grace
+
     def _batch(self, cur: Cursor, now: dt.datetime | None, result: SweepResult) -> int:
         threshold = self.settings.DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD
+        if self.restart_grace and now is None and self._server_uptime(cur) < threshold:
+            result.add("skipped_server_restarted")
+            return 0
         params = {
             "now": now,
             "threshold_us": _us(threshold),
@@ -143,6 +152,11 @@ class DeadPeons(Sweep):
             for task in cur.fetch_all("running_tasks_of_peon", {"worker_id": peon["id"]}):
                 self._requeue_or_fail(cur, task, reason, result)
         return len(peons)
+
+    @staticmethod
+    def _server_uptime(cur: Cursor) -> float:
+        row = cur.fetch_one("server_uptime")
+        return float(row["Value"]) if row else float("inf")
 
 
 class SelfCorrect(Sweep):

@@ -82,8 +82,11 @@ WHERE id = %(id)s AND session = %(session)s AND status <> 'OFFLINE'
 -- update_peon_state --
 -- In every complete/claim transaction, before any task row changes: it locks our row and
 -- proves we are still the live owner of this id, so a peon declared dead cannot claim.
+-- It also counts as a heartbeat: after an outage the main connection often comes back
+-- before the heartbeat thread's, and a peon claiming work is alive.
 UPDATE peon SET status = %(status)s, current_task = %(current_task)s,
-    running_tasks = %(running_tasks)s, tasks_done = tasks_done + %(done)s
+    running_tasks = %(running_tasks)s, tasks_done = tasks_done + %(done)s,
+    last_heartbeat = NOW(6)
 WHERE id = %(id)s AND session = %(session)s AND status <> 'OFFLINE'
 
 -- mark_peon_offline --
@@ -166,6 +169,10 @@ WHERE status IN ('IDLE', 'PREPARING', 'WORKING')
 ORDER BY last_heartbeat
 LIMIT %(batch)s
 FOR UPDATE
+
+-- server_uptime --
+-- Silence that began with a server restart proves nothing: no peon could heartbeat then.
+SHOW GLOBAL STATUS LIKE 'Uptime'
 
 -- declare_peon_dead --
 UPDATE peon SET status = 'OFFLINE', current_task = NULL, running_tasks = 0

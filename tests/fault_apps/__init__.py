@@ -1,0 +1,1 @@
+"""Apps run by the fault-scenario tests (``tests/test_faults.py``)."""

@@ -1,0 +1,774 @@
+"""Fault scenarios: real peon and janitor processes, real signals, a real server.
+
+1. the database restarts (twice) while 4 peons and a janitor drain 5,000 tasks;
+2. the database is down when the peon and the janitor start;
+3. kill storm: ``kill -9`` a random peon every ~2 s while 5,000 tasks run;
+4. janitor leader kill storm: three janitors, the leader ``kill -9``-ed again and again;
+5. poison pill: a task that kills its own peon (``os._exit``, segfault);
+6. a long task of a heartbeating peon, and a peon frozen with SIGSTOP.
+
+Tests that stop the server use a private MariaDB (``private_server``); the others use the
+shared test database. Executions are counted in the side table ``executions`` that the
+tasks of ``fault_apps/tasks.py`` write to. Every test prints a ``FIGURES`` line (run with
+``-s``) that ``docs/reliability.md`` quotes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import re
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fault_procs import (
+    Db,
+    FaultProcs,
+    Proc,
+    create_executions,
+    enqueue,
+    enqueue_many,
+    execution_counts,
+    executions_of,
+    json_log_entries,
+    log_lines,
+    parse_ts,
+    peon_row,
+    status_counts,
+    task_row,
+    tasks_started_between,
+    wait_until,
+    write_config,
+)
+from private_server import PrivateServer
+
+from workcraft.db import DBConfig
+from workcraft.setup import setup_database_tables
+
+STARTUP = 40  # Python start, imports, first connection, on a busy 2-core machine
+SIGTERM = signal.SIGTERM
+LEADER_LINE = re.compile(r"^Janitor (\S+) became leader")
+SWEEP_LINE = re.compile(r"^janitor (\S+): sweep (\S+) done in ([0-9.]+) s")
+
+Spawn = Callable[[DBConfig], FaultProcs]
+OpenDb = Callable[..., Db]
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+@pytest.fixture
+def private_db(private_server: PrivateServer) -> DBConfig:
+    """The workcraft tables (and ``executions``) on the test's own server."""
+    config = private_server.config("workcraft")
+    setup_database_tables(config)
+    db = Db(config)
+    create_executions(db)
+    db.close()
+    return config
+
+
+@pytest.fixture
+def spawn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Spawn]:
+    """``spawn(config)`` -> a ``FaultProcs`` in ``tmp_path``; all stopped in teardown."""
+    groups: list[FaultProcs] = []
+    failed_before = request.session.testsfailed
+
+    def make(config: DBConfig) -> FaultProcs:
+        group = FaultProcs(tmp_path, config)
+        groups.append(group)
+        return group
+
+    yield make
+    failed = request.session.testsfailed > failed_before
+    for group in groups:
+        group.stop_all(show=failed)
+
+
+@pytest.fixture
+def open_db() -> Iterator[OpenDb]:
+    """``open_db(config)`` -> a ``Db``; every one is closed in teardown."""
+    opened: list[Db] = []
+
+    def make(config: DBConfig, reconnect_for: float = 30) -> Db:
+        db = Db(config, reconnect_for)
+        opened.append(db)
+        return db
+
+    yield make
+    for db in opened:
+        db.close()
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def wait_for_idle_peons(db: Db, procs: FaultProcs, *worker_ids: str) -> None:
+    marks = ", ".join(["%s"] * len(worker_ids))
+    wait_until(
+        lambda: (
+            db.count(
+                f"SELECT COUNT(*) FROM peon WHERE status = 'IDLE' AND id IN ({marks})", worker_ids
+            )
+            == len(worker_ids)
+        ),
+        STARTUP,
+        f"peons {worker_ids} IDLE",
+        procs.tails,
+        interval=0.2,
+    )
+
+
+def leaders(db: Db) -> list[str]:
+    """Janitor ids from the "became leader" lines of ``logs``, oldest first."""
+    found = []
+    for line in log_lines(db, "Janitor % became leader%"):
+        match = LEADER_LINE.match(line)
+        assert match, line
+        found.append(match.group(1))
+    return found
+
+
+def wait_for_leader(db: Db, procs: FaultProcs, after: int = 0) -> str:
+    """The janitor id of the (after+1)-th "became leader" line, once it is written."""
+    found = wait_until(
+        lambda: leaders(db)[after:] or None,
+        STARTUP,
+        f"a 'became leader' line number {after + 1}",
+        procs.tails,
+        interval=0.1,
+    )
+    return found[-1]
+
+
+def wait_for_successes(
+    db: Db,
+    count: int,
+    procs: FaultProcs,
+    timeout: float,
+    workers: Callable[[], list[Proc]],
+    what: str = "",
+) -> None:
+    """Wait for ``count`` SUCCESS rows; fail at once if every peon in ``workers()`` exited."""
+
+    def done() -> bool:
+        running = [proc for proc in workers() if proc.returncode is None]
+        assert running, f"every peon exited before {count} tasks were done\n{procs.tails()}"
+        return db.count("SELECT COUNT(*) FROM bountyboard WHERE status = 'SUCCESS'") >= count
+
+    wait_until(
+        done,
+        timeout,
+        what or f"{count} tasks SUCCESS",
+        lambda: f"{status_counts(db)}\n{log_lines(db)[-20:]}\n{procs.tails()}",
+        interval=0.2,
+    )
+
+
+# What a peon / a janitor logs once its signal handlers are installed.
+READY_MARKS = ("ready: queues", "started; contending")
+
+
+def stop_and_expect_zero(procs: list[Proc], timeout: float = 30) -> None:
+    """SIGTERM each process once it is up (a replacement may still be starting); all exit 0."""
+    for proc in procs:
+        wait_until(
+            lambda proc=proc: any(mark in proc.output for mark in READY_MARKS),
+            STARTUP,
+            f"{proc.name} up before SIGTERM",
+            proc.describe,
+            interval=0.1,
+        )
+    for proc in procs:
+        proc.send(SIGTERM)
+    for proc in procs:
+        assert proc.wait(timeout) == 0, proc.describe()
+
+
+def figures(line: str) -> None:
+    """Print a ``FIGURES`` line (``-s``); also append it to $WK_FAULT_FIGURES when set
+    (pytest-xdist does not show a worker's output)."""
+    print(f"\n{line}")
+    path = os.environ.get("WK_FAULT_FIGURES")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(line + "\n")
+
+
+def lines_with(proc: Proc, text: str) -> list[str]:
+    return [line for line in proc.output.splitlines() if text in line]
+
+
+@dataclasses.dataclass
+class RunFigures:
+    lost: int
+    duplicated: set[str]
+    unexplained: set[str]  # duplicated, but not by a fault the test injected
+    executions: int
+    counts: dict[str, int]
+
+    def assert_duplicates_explained(self, fault: str) -> None:
+        assert self.unexplained == set(), (
+            f"{len(self.unexplained)} task(s) ran more than once but were not RUNNING "
+            f"{fault}: {[(t, self.counts[t]) for t in sorted(self.unexplained)[:10]]}"
+        )
+
+
+def check_every_task_ran(db: Db, ids: list[str], allowed_duplicates: set[str]) -> RunFigures:
+    """All SUCCESS and none lost (asserted here); which tasks ran more than once."""
+    assert status_counts(db) == {"SUCCESS": len(ids)}
+    counts = execution_counts(db)
+    lost = [task_id for task_id in ids if counts.get(task_id, 0) == 0]
+    assert lost == [], f"{len(lost)} task(s) SUCCESS without an execution: {lost[:5]}"
+    assert set(counts) == set(ids)
+    duplicated = {task_id for task_id, n in counts.items() if n > 1}
+    return RunFigures(
+        lost=len(lost),
+        duplicated=duplicated,
+        unexplained=duplicated - allowed_duplicates,
+        executions=sum(counts.values()),
+        counts=counts,
+    )
+
+
+# -- 1. database restart mid-run -----------------------------------------------------------------
+@pytest.mark.slow
+def test_database_restarts_twice_mid_run(
+    private_server: PrivateServer,
+    private_db: DBConfig,
+    spawn: Spawn,
+    tmp_path: Path,
+    open_db: OpenDb,
+) -> None:
+    total, cuts, down_for = 5000, 2, 5.0
+    write_config(tmp_path)
+    db = open_db(private_db, reconnect_for=60)
+    procs = spawn(private_db)
+    janitor = procs.janitor("jan-restart")
+    peon_ids = [f"restart-{i}" for i in range(4)]
+    peons = [procs.peon(worker_id, "--concurrency=2") for worker_id in peon_ids]
+    wait_for_idle_peons(db, procs, *peon_ids)
+    wait_for_leader(db, procs)
+    ids = enqueue_many(db, "record", total)
+
+    # "RUNNING at a cut": RUNNING in a query right before the stop, plus every task whose
+    # execution began between that query and the restart (claimed before the server went
+    # down: nothing can be claimed while it is down).
+    snapshots: list[set[str]] = []
+    windows: list[tuple[float, float]] = []
+    for cut in range(1, cuts + 1):
+        goal = cut * total // (cuts + 2)
+        wait_for_successes(
+            db, goal, procs, 60, workers=lambda: peons, what=f"{goal} SUCCESS before cut {cut}"
+        )
+        before = time.time()
+        snapshots.append(db.ids("SELECT id FROM bountyboard WHERE status = 'RUNNING'"))
+        private_server.stop()
+        db.close()
+        time.sleep(down_for)
+        windows.append((before, time.time()))
+        private_server.start()
+
+    wait_for_successes(db, total, procs, timeout=75, workers=lambda: peons)
+    running_at_cuts = set().union(*snapshots)
+    for start, end in windows:
+        running_at_cuts |= tasks_started_between(db, start, end)
+    run = check_every_task_ran(db, ids, running_at_cuts)
+
+    exited = [proc.name for proc in [*peons, janitor] if proc.returncode is not None]
+    figures(
+        f"FIGURES restart: tasks={total} cuts={cuts} down_for={down_for:g}s "
+        f"running_at_cuts={'+'.join(str(len(found)) for found in snapshots)} "
+        f"lost={run.lost} duplicated={len(run.duplicated)} "
+        f"unexplained={len(run.unexplained)} executions={run.executions} "
+        f"processes_exited={len(exited)}"
+    )
+    for proc in [*peons, janitor]:
+        assert proc.returncode is None, f"{proc.name} exited\n{proc.describe()}"
+        assert "Traceback" not in proc.output, proc.describe()
+        went = lines_with(proc, "unavailable")
+        back = lines_with(proc, "is back")
+        assert len(went) >= cuts and len(back) >= cuts, proc.describe()
+        # Once per outage and per connection, not once per retry.
+        assert len(went) <= 4 * cuts, went
+    stop_and_expect_zero([*peons, janitor])
+    run.assert_duplicates_explained("at a cut")
+
+
+# -- 2. database down at start -------------------------------------------------------------------
+@pytest.mark.slow
+def test_database_down_at_start(
+    private_server: PrivateServer,
+    private_db: DBConfig,
+    spawn: Spawn,
+    tmp_path: Path,
+    open_db: OpenDb,
+) -> None:
+    total = 50
+    write_config(tmp_path)
+    private_server.stop()
+    procs = spawn(private_db)
+    peon = procs.peon("early-peon")
+    janitor = procs.janitor("early-janitor")
+    for proc in (peon, janitor):
+        proc.wait_for_output("unavailable", timeout=STARTUP)
+    time.sleep(4)  # waiting, not spinning: the log must stay short
+    for proc in (peon, janitor):
+        assert proc.returncode is None, proc.describe()
+        assert "Traceback" not in proc.output, proc.describe()
+        lines = proc.output.strip().splitlines()
+        assert 1 <= len(lines) <= 5, proc.describe()
+        assert len(lines_with(proc, "unavailable")) == 1, proc.describe()
+    waited_lines = {proc.name: len(proc.output.strip().splitlines()) for proc in (peon, janitor)}
+
+    private_server.start()
+    setup_database_tables(private_db)  # idempotent: the tables were there before the stop
+    db = open_db(private_db)
+    ids = enqueue_many(db, "record", total)
+    wait_for_successes(db, total, procs, timeout=60, workers=lambda: [peon])
+    run = check_every_task_ran(db, ids, set())
+    for proc in (peon, janitor):
+        assert lines_with(proc, "is back"), proc.describe()
+        assert "Traceback" not in proc.output, proc.describe()
+    assert leaders(db) == ["early-janitor"]
+    stop_and_expect_zero([peon, janitor])
+    figures(
+        f"FIGURES down-at-start: tasks={total} log_lines_while_waiting="
+        f"{waited_lines['early-peon']}/{waited_lines['early-janitor']} lost={run.lost} "
+        f"duplicated={len(run.duplicated)}"
+    )
+    run.assert_duplicates_explained("(there was no fault while they ran)")
+
+
+# -- 3. kill storm -----------------------------------------------------------------------------
+@pytest.mark.slow
+def test_kill_storm(db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_db: OpenDb) -> None:
+    total, every, max_kills = 5000, 1.5, 30
+    write_config(
+        tmp_path,
+        DB_PEON_HEARTBEAT_INTERVAL=0.3,
+        DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD=1.5,
+        DB_SETUP_CHECK_DEAD_WORKER_INTERVAL=0.3,
+        DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL=0.3,
+        TASK_MAX_CRASHES=10,
+    )
+    db = open_db(db_config)
+    create_executions(db)
+    procs = spawn(db_config)
+    janitor = procs.janitor("jan-storm")
+    serial = 0
+
+    def new_peon() -> tuple[str, Proc]:
+        nonlocal serial
+        serial += 1
+        worker_id = f"storm-{serial}"
+        return worker_id, procs.peon(worker_id, "--concurrency=2")
+
+    live = dict(new_peon() for _ in range(4))
+    wait_for_idle_peons(db, procs, *live)
+    wait_for_leader(db, procs)
+    ids = enqueue_many(db, "record", total)
+
+    rng = random.Random()
+    killed: list[str] = []
+    running_under_killed: set[str] = set()
+    deadline = time.monotonic() + 75
+    while len(killed) < max_kills and time.monotonic() < deadline:
+        time.sleep(every)
+        if db.count("SELECT COUNT(*) FROM bountyboard WHERE status = 'SUCCESS'") == total:
+            break
+        victim_id = rng.choice(sorted(live))
+        victim = live.pop(victim_id)
+        # Freeze it first, so the RUNNING set read next is exactly what it holds at the kill.
+        victim.send(signal.SIGSTOP)
+        time.sleep(0.2)
+        running_under_killed |= db.ids(
+            "SELECT id FROM bountyboard WHERE status = 'RUNNING' AND worker_id = %s",
+            (victim_id,),
+        )
+        procs.kill9(victim)
+        killed.append(victim_id)
+        worker_id, proc = new_peon()
+        live[worker_id] = proc
+
+    wait_for_successes(db, total, procs, timeout=60, workers=lambda: list(live.values()))
+    run = check_every_task_ran(db, ids, running_under_killed)
+    marks = ", ".join(["%s"] * len(killed))
+    wait_until(
+        lambda: (
+            db.count(
+                f"SELECT COUNT(*) FROM peon WHERE status = 'OFFLINE' AND id IN ({marks})", killed
+            )
+            == len(killed)
+        ),
+        15,
+        "every killed peon declared dead (OFFLINE)",
+        lambda: f"{log_lines(db)[-20:]}",
+        interval=0.2,
+    )
+    max_crashes = db.count("SELECT MAX(crash_count) FROM bountyboard")
+    for proc in live.values():
+        assert proc.returncode is None, proc.describe()
+    assert janitor.returncode is None, janitor.describe()
+    stop_and_expect_zero([*live.values(), janitor])
+    figures(
+        f"FIGURES kill-storm: tasks={total} kills={len(killed)} "
+        f"running_at_kills={len(running_under_killed)} lost={run.lost} "
+        f"duplicated={len(run.duplicated)} unexplained={len(run.unexplained)} "
+        f"executions={run.executions} max_crash_count={max_crashes}"
+    )
+    assert len(killed) >= 4, f"only {len(killed)} kills happened before the run ended"
+    run.assert_duplicates_explained("under a peon when it was killed")
+
+
+# -- 4. janitor leader kill storm ----------------------------------------------------------------
+def sweep_intervals(proc: Proc) -> list[tuple[float, float, str]]:
+    """(start, end, sweep) of every sweep this janitor logged: [ts - duration, ts]."""
+    intervals = []
+    for entry in json_log_entries(proc.stderr):
+        match = SWEEP_LINE.match(str(entry.get("message", "")))
+        if match:
+            end = parse_ts(str(entry["ts"]))
+            intervals.append((end - float(match.group(3)), end, match.group(2)))
+    return intervals
+
+
+@pytest.mark.slow
+def test_janitor_leader_kill_storm(
+    db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_db: OpenDb
+) -> None:
+    kills, tolerance = 10, 0.005
+    write_config(
+        tmp_path,
+        DB_SETUP_CHECK_DEAD_WORKER_INTERVAL=0.2,
+        DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL=0.2,
+        DB_SETUP_RUN_REOPEN_FAILED_TASK_INTERVAL=0.2,
+        JANITOR_LEADER_RETRY_INTERVAL=0.3,
+    )
+    db = open_db(db_config)
+    procs = spawn(db_config)
+    janitors: dict[str, Proc] = {}
+
+    def start_janitor(janitor_id: str) -> None:
+        janitors[janitor_id] = procs.janitor(janitor_id, "--log-level=DEBUG", log_format="json")
+
+    for janitor_id in ("j1", "j2", "j3"):
+        start_janitor(janitor_id)
+
+    def plant_orphan() -> str:
+        """A RUNNING task whose peon is gone: only a sweeping leader puts it back."""
+        task_id = enqueue(db, "record")
+        db.run(
+            "UPDATE bountyboard SET status = 'RUNNING', worker_id = 'ghost', attempt = 1,"
+            " peon_session = UUID(), started_at = NOW(6) WHERE id = %s",
+            (task_id,),
+        )
+        return task_id
+
+    def swept(proc: Proc) -> int:
+        return len(sweep_intervals(proc))
+
+    leader_periods: list[str] = []
+    orphans: list[str] = []
+    for round_number in range(kills + 1):
+        leader_id = wait_for_leader(db, procs, after=round_number)
+        leader = janitors[leader_id]
+        assert leader.returncode is None, leader.describe()
+        leader_periods.append(leader_id)
+        orphan = plant_orphan()
+        orphans.append(orphan)
+        wait_until(
+            lambda orphan=orphan: task_row(db, orphan)["status"] == "PENDING",
+            20,
+            f"leader {leader_id} to requeue orphan {orphan}",
+            procs.tails,
+            interval=0.1,
+        )
+        wait_until(
+            lambda leader=leader: swept(leader) >= 3,
+            20,
+            f"sweep lines from leader {leader_id}",
+            procs.tails,
+            interval=0.1,
+        )
+        if round_number < kills:
+            procs.kill9(leader)
+            start_janitor(f"j{len(janitors) + 1}")
+
+    alive = [proc for proc in janitors.values() if proc.returncode is None]
+    assert len(alive) == 3
+    stop_and_expect_zero(alive)
+
+    # Each leader period had sweep lines, from that leader.
+    by_janitor = {janitor_id: sweep_intervals(proc) for janitor_id, proc in janitors.items()}
+    for janitor_id in leader_periods:
+        assert by_janitor[janitor_id], f"leader {janitor_id} never swept"
+    # Only janitors that led ever swept.
+    assert {jid for jid, found in by_janitor.items() if found} <= set(leader_periods)
+    assert len(set(leader_periods)) == kills + 1, leader_periods
+
+    # Never two janitors sweeping at once.
+    intervals = sorted(
+        (start, end, janitor_id, sweep)
+        for janitor_id, found in by_janitor.items()
+        for start, end, sweep in found
+    )
+    latest_end: dict[str, tuple[float, str]] = {}
+    overlaps = []
+    for start, end, janitor_id, sweep in intervals:
+        for other, (other_end, other_sweep) in latest_end.items():
+            if other != janitor_id and other_end > start + tolerance:
+                overlaps.append((other, other_sweep, other_end, janitor_id, sweep, start))
+        if end > latest_end.get(janitor_id, (0.0, ""))[0]:
+            latest_end[janitor_id] = (end, sweep)
+    assert overlaps == [], overlaps[:5]
+
+    # Every planted orphan was put back exactly once.
+    for orphan in orphans:
+        assert len(log_lines(db, f"Task {orphan} %reset to PENDING%")) == 1
+    figures(
+        f"FIGURES janitor-storm: leaders={len(leader_periods)} kills={kills} "
+        f"sweeps={len(intervals)} overlaps={len(overlaps)} orphans_requeued={len(orphans)}"
+    )
+
+
+# -- 5. poison pill ------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize(("task_name", "exit_code"), [("die_exit", 1), ("die_segfault", -11)])
+def test_poison_pill_is_failed_after_three_crashes(
+    db_config: DBConfig,
+    spawn: Spawn,
+    tmp_path: Path,
+    task_name: str,
+    exit_code: int,
+    open_db: OpenDb,
+) -> None:
+    good_total, max_restarts = 20, 8
+    write_config(
+        tmp_path,
+        DB_PEON_HEARTBEAT_INTERVAL=0.3,
+        DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD=1.5,
+        DB_SETUP_CHECK_DEAD_WORKER_INTERVAL=0.3,
+        DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL=0.3,
+    )  # TASK_MAX_CRASHES: the default, 3
+    db = open_db(db_config)
+    create_executions(db)
+    procs = spawn(db_config)
+    janitor = procs.janitor("jan-poison")
+    serial = 0
+
+    def new_peon() -> Proc:
+        nonlocal serial
+        serial += 1
+        return procs.peon(f"poison-{serial}")
+
+    slots = [new_peon(), new_peon()]
+    wait_for_idle_peons(db, procs, "poison-1", "poison-2")
+    wait_for_leader(db, procs)
+    poison = enqueue(db, task_name)
+    good = enqueue_many(db, "record", good_total)
+
+    # The supervisor: whenever a peon dies, start another one (bounded).
+    deaths: list[int | None] = []
+
+    def supervise() -> bool:
+        for index, proc in enumerate(slots):
+            if proc.returncode is not None:
+                deaths.append(proc.returncode)
+                assert len(deaths) <= max_restarts, f"{deaths}\n{procs.tails()}"
+                slots[index] = new_peon()
+        done = db.count(
+            "SELECT COUNT(*) FROM bountyboard WHERE status = 'SUCCESS' AND task_name = 'record'"
+        )
+        return done == good_total and task_row(db, poison)["status"] == "FAILURE"
+
+    wait_until(
+        supervise,
+        75,
+        "the poison pill FAILURE and every good task SUCCESS",
+        lambda: f"{status_counts(db)}\n{log_lines(db)[-20:]}\n{procs.tails()}",
+        interval=0.2,
+    )
+    row = task_row(db, poison)
+    result = json.loads(str(row["result"]))
+    assert result["error_type"] == "PeonCrashed", result
+    assert "3 times" in result["message"], result
+    assert row["crash_count"] == 3
+    assert executions_of(db, poison) == 3
+    assert deaths == [exit_code] * 3, deaths
+    counts = execution_counts(db)
+    assert all(counts.get(task_id) == 1 for task_id in good), counts
+    assert any(f"Task {poison}" in line and "marked FAILURE" in line for line in log_lines(db))
+
+    time.sleep(1)  # nothing runs it again
+    assert executions_of(db, poison) == 3
+    assert all(proc.returncode is None for proc in slots), procs.tails()
+    stop_and_expect_zero([*slots, janitor])
+    figures(
+        f"FIGURES poison-{task_name}: good_tasks={good_total} peon_deaths={len(deaths)} "
+        f"poison_executions=3 good_lost=0 good_duplicated=0"
+    )
+
+
+# -- 6. a long task, and a frozen peon --------------------------------------------------------
+LONG_SETTINGS: dict[str, Any] = {
+    "DB_PEON_HEARTBEAT_INTERVAL": 0.3,
+    "DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD": 2,
+    "DB_SETUP_CHECK_DEAD_WORKER_INTERVAL": 0.2,
+    "DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL": 0.2,
+}
+
+
+@pytest.mark.slow
+def test_long_task_of_a_heartbeating_peon_is_never_reclaimed(
+    db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_db: OpenDb
+) -> None:
+    seconds = 6.0  # three times the dead threshold
+    write_config(tmp_path, **LONG_SETTINGS)
+    db = open_db(db_config)
+    create_executions(db)
+    procs = spawn(db_config)
+    janitor = procs.janitor("jan-long")
+    peon = procs.peon("long-peon")
+    spare = procs.peon("spare-peon")  # would take the task if it were ever reset
+    wait_for_idle_peons(db, procs, "long-peon", "spare-peon")
+    wait_for_leader(db, procs)
+
+    task_id = enqueue(db, "sleep_for", seconds)
+    wait_until(
+        lambda: task_row(db, task_id)["status"] == "SUCCESS",
+        seconds + 30,
+        "the long task SUCCESS",
+        procs.tails,
+        interval=0.2,
+    )
+    row = task_row(db, task_id)
+    assert executions_of(db, task_id) == 1
+    assert row["crash_count"] == 0 and row["attempt"] == 1
+    assert json.loads(str(row["result"])) == {
+        "pid": int(row_pid(db, str(row["worker_id"]))),
+        "run": 1,
+    }
+    lines = log_lines(db)
+    assert not [line for line in lines if "reset to PENDING" in line], lines
+    assert not [line for line in lines if "declared dead" in line], lines
+    stop_and_expect_zero([peon, spare, janitor])
+    figures(f"FIGURES long-task: seconds={seconds:g} dead_after=2 executions=1 reclaimed=0")
+
+
+def row_pid(db: Db, worker_id: str) -> int:
+    row = peon_row(db, worker_id)
+    assert row is not None, worker_id
+    return int(row["pid"])
+
+
+@pytest.mark.slow
+def test_frozen_peon_is_declared_dead_and_its_late_result_is_not_written(
+    db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_db: OpenDb
+) -> None:
+    write_config(tmp_path, **LONG_SETTINGS)
+    db = open_db(db_config)
+    create_executions(db)
+    procs = spawn(db_config)
+    janitor = procs.janitor("jan-frozen")
+    frozen = procs.peon("frozen-peon")
+    wait_for_idle_peons(db, procs, "frozen-peon")
+    wait_for_leader(db, procs)
+
+    task_id = enqueue(db, "sleep_for", 5)
+    wait_until(
+        lambda: task_row(db, task_id)["status"] == "RUNNING" and executions_of(db, task_id) == 1,
+        STARTUP,
+        "frozen-peon running the task",
+        procs.tails,
+        interval=0.1,
+    )
+    old = peon_row(db, "frozen-peon")
+    assert old is not None and task_row(db, task_id)["worker_id"] == "frozen-peon"
+    old_session = str(old["session"])
+
+    frozen.send(signal.SIGSTOP)
+    rescuer = procs.peon("rescuer-peon")
+    wait_until(
+        lambda: (peon_row(db, "frozen-peon") or {}).get("status") == "OFFLINE",
+        20,
+        "frozen-peon declared dead",
+        lambda: f"{log_lines(db)}\n{procs.tails()}",
+        interval=0.1,
+    )
+    wait_until(
+        lambda: task_row(db, task_id)["status"] == "SUCCESS",
+        STARTUP,
+        "the task SUCCESS on the rescuer",
+        lambda: f"{task_row(db, task_id)}\n{procs.tails()}",
+        interval=0.2,
+    )
+    done = task_row(db, task_id)
+    assert done["worker_id"] == "rescuer-peon"
+    assert json.loads(str(done["result"])) == {"pid": rescuer.pid, "run": 2}
+
+    frozen.send(signal.SIGCONT)
+    frozen.wait_for_output("not written", timeout=30)
+    warning = lines_with(frozen, "not written")
+    assert len(warning) == 1 and task_id in warning[0], warning
+    after = task_row(db, task_id)
+    assert (after["status"], after["worker_id"], after["result"], after["attempt"]) == (
+        "SUCCESS",
+        "rescuer-peon",
+        done["result"],
+        done["attempt"],
+    )
+
+    # It stops claiming under its old session (it may come back under a new one).
+    more = enqueue_many(db, "record", 20)
+    wait_until(
+        lambda: (
+            db.count(
+                "SELECT COUNT(*) FROM bountyboard WHERE status = 'SUCCESS' AND task_name = 'record'"
+            )
+            == len(more)
+        ),
+        STARTUP,
+        "20 more tasks SUCCESS",
+        procs.tails,
+        interval=0.2,
+    )
+    under_old = db.ids("SELECT id FROM bountyboard WHERE peon_session = %s", (old_session,))
+    assert under_old <= {task_id}, under_old
+    row = peon_row(db, "frozen-peon")
+    assert row is not None and str(row["session"]) != old_session, row
+    assert frozen.returncode is None, frozen.describe()
+    assert "Traceback" not in frozen.output, frozen.describe()
+    assert executions_of(db, task_id) == 2
+    assert all(executions_of(db, task_id) == 1 for task_id in more)
+    stop_and_expect_zero([frozen, rescuer, janitor])
+    figures(
+        "FIGURES frozen-peon: frozen_for_task=5s dead_after=2 executions=2 "
+        "late_result_written=0 claims_under_old_session=0"
+    )
+
+
+def test_no_peon_is_declared_dead_while_the_server_has_just_restarted(
+    private_db: DBConfig,
+) -> None:
+    """Silence that began with a server restart proves nothing: until the server has been
+    up for the dead threshold, the dead-peon sweep declares nobody dead."""
+    from workcraft.janitor.sweeps import DeadPeons
+    from workcraft.settings import Settings
+    from workcraft.store import Store
+
+    settings = Settings(DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD=60)
+    with Store(private_db) as store:
+        store.call(
+            lambda cur: cur._raw.execute(
+                "INSERT INTO peon (id, status, last_heartbeat, session) "
+                "VALUES ('silent', 'WORKING', NOW(6) - INTERVAL 100 SECOND, 's')"
+            )
+        )
+        result = DeadPeons(store, settings).run_once()
+        assert result.counts == {"skipped_server_restarted": 1}
+        assert store.fetch_one("peon_row", {"id": "silent"})["status"] == "WORKING"  # type: ignore[index]
+        result = DeadPeons(store, settings, restart_grace=False).run_once()
+        assert result.counts == {"peons_declared_dead": 1}
