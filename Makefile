@@ -37,8 +37,15 @@ format: install
 demo: install db-up
 	$(BIN)/python -m demo.run
 
-bench: install db-up
-	$(BIN)/python -m bench.run
+# The benchmarks also need the peer libraries (the `bench` extra). BENCH_ARGS=--quick etc.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) db-up
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -109,14 +109,6 @@ def as_connector_error(exc: BaseException) -> mysql.connector.Error | None:
     return converted if isinstance(converted, mysql.connector.Error) else None
 
 
-class Rollback(Exception):
-    """Raised inside a transaction to roll it back and return ``value`` from it."""
-
-    def __init__(self, value: Any = None) -> None:
-        super().__init__("rollback")
-        self.value = value
-
-
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
     """``give_up_after=None`` retries forever (peons, janitors); commands give up sooner."""
@@ -335,10 +327,6 @@ class Store:
             raw = conn.cursor()
             try:
                 value = fn(Cursor(raw), attempts)
-            except Rollback as rollback:
-                _close_quietly(raw)
-                conn.rollback()
-                return rollback.value  # type: ignore[no-any-return]
             except BaseException:
                 _close_quietly(raw)
                 try:

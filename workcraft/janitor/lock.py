@@ -82,10 +82,6 @@ class LeaderLock:
             self._unreachable = False
             log.warning("janitor: database %s is back", self._store.config.describe())
 
-    def connection_id(self) -> int:
-        with self._mutex:
-            return self._store.connection_id()
-
     def release(self) -> None:
         with self._mutex:
             if self.held:

@@ -240,10 +240,6 @@ WHERE id = %(id)s AND status = 'FAILURE'
 -- connection_id --
 SELECT CONNECTION_ID()
 
--- kill_connection --
--- Tests and operators: drop another session (its GET_LOCK is released with it).
-KILL CONNECTION %(id)s
-
 -- running_tasks_of_peon --
 -- Uses ix_bountyboard_worker (worker_id, status).
 SELECT id, task_name, attempt, crash_count FROM bountyboard
