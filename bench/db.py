@@ -1,0 +1,142 @@
+"""Databases for the benchmarks: create, reset, inspect, drop; and plain connections.
+
+workcraft's own side always goes through its public API (``setup_database_tables``,
+``Workcraft``, ``Store`` and the named queries). The plain connections here are for the
+bench's bookkeeping (timings read back from the table) and for the baselines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import mysql.connector
+
+from workcraft.connection import c_extension_available
+from workcraft.db import DBConfig, get_db_config
+from workcraft.schema import create_database_ddl
+from workcraft.setup import setup_database_tables
+
+log = logging.getLogger("bench")
+
+C_EXTENSION = c_extension_available()
+SESSION_SETUP = (
+    "SET time_zone = '+00:00'",
+    # What workcraft sets too: a locking claim keeps no gap/next-key locks on what it skipped.
+    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+)
+
+
+def bench_config(database: str) -> DBConfig:
+    """WK_DB_* (or the defaults) with the benchmark's own database name."""
+    return get_db_config(database=database)
+
+
+def connect(config: DBConfig, with_database: bool = True) -> Any:
+    """A plain autocommit mysql.connector connection (C extension when it loads)."""
+    kwargs = config.connect_kwargs(with_database)
+    kwargs["use_pure"] = not C_EXTENSION
+    conn = mysql.connector.connect(**kwargs)
+    cur = conn.cursor()
+    for statement in SESSION_SETUP:
+        cur.execute(statement)
+    cur.close()
+    return conn
+
+
+def query_one(config: DBConfig, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
+    conn = connect(config)
+    try:
+        cur = conn.cursor()
+        cur.execute(sql, params)
+        row = cur.fetchone()
+        cur.fetchall()
+        cur.close()
+        return tuple(row) if row is not None else ()
+    finally:
+        conn.close()
+
+
+def execute(config: DBConfig, *statements: str, with_database: bool = True) -> None:
+    conn = connect(config, with_database)
+    try:
+        cur = conn.cursor()
+        for statement in statements:
+            cur.execute(statement)
+            if cur.with_rows:
+                cur.fetchall()
+        cur.close()
+    finally:
+        conn.close()
+
+
+def drop_database(config: DBConfig) -> None:
+    quoted = config.database.replace("`", "``")
+    execute(
+        config,
+        "SET SESSION lock_wait_timeout = 30",  # never hang on a connection left open
+        f"DROP DATABASE IF EXISTS `{quoted}`",
+        with_database=False,
+    )
+
+
+def create_database(config: DBConfig) -> None:
+    execute(config, create_database_ddl(config.database), with_database=False)
+
+
+def reset_workcraft_tables(config: DBConfig) -> None:
+    """Empty tables with workcraft's schema, through its own setup."""
+    setup_database_tables(config, drop_tables=True)
+
+
+@contextlib.contextmanager
+def workcraft_database(name: str) -> Iterator[DBConfig]:
+    """A database of the benchmark's own with workcraft's tables; dropped at the end."""
+    config = bench_config(name)
+    reset_workcraft_tables(config)
+    try:
+        yield config
+    finally:
+        with contextlib.suppress(mysql.connector.Error):
+            drop_database(config)
+
+
+@contextlib.contextmanager
+def plain_database(name: str) -> Iterator[DBConfig]:
+    """An empty database (for the peer libraries to make their tables in); dropped at the end."""
+    config = bench_config(name)
+    drop_database(config)
+    create_database(config)
+    try:
+        yield config
+    finally:
+        with contextlib.suppress(mysql.connector.Error):
+            drop_database(config)
+
+
+@dataclasses.dataclass(frozen=True)
+class DrainStats:
+    """What the table says about one drain: from the first claim to the last completion."""
+
+    total: int
+    succeeded: int
+    seconds: float
+
+    @property
+    def jobs_per_second(self) -> float:
+        return self.succeeded / self.seconds if self.seconds > 0 else 0.0
+
+
+DRAIN_STATS_SQL = """
+SELECT COUNT(*), COALESCE(SUM(status = 'SUCCESS'), 0),
+       TIMESTAMPDIFF(MICROSECOND, MIN(started_at), MAX(finished_at))
+FROM bountyboard
+"""
+
+
+def drain_stats(config: DBConfig) -> DrainStats:
+    total, succeeded, micros = query_one(config, DRAIN_STATS_SQL)
+    return DrainStats(int(total), int(succeeded), float(micros or 0) / 1e6)
