@@ -36,8 +36,15 @@ def load_queries() -> dict[str, str]:
     return parse_queries(text)
 
 
+# What a marker repeats, and what it joins the copies with.
+_REPEATS = {"cases": ("WHEN %s THEN %s", " ")}
+_LIST = ("%s", ", ")
+
+
 def expand(sql: str, **counts: int) -> str:
-    """Replace ``{ids}``-style markers with that many ``%s`` placeholders (at least one)."""
+    """Replace ``{ids}``-style markers with that many ``%s`` placeholders (at least one);
+    ``{cases}`` becomes that many ``WHEN %s THEN %s``. Placeholders only, never values."""
     for marker, count in counts.items():
-        sql = sql.replace("{" + marker + "}", ", ".join(["%s"] * max(count, 1)))
+        piece, joiner = _REPEATS.get(marker, _LIST)
+        sql = sql.replace("{" + marker + "}", joiner.join([piece] * max(count, 1)))
     return sql

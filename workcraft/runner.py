@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import inspect
 import logging
 import time
@@ -84,6 +85,11 @@ def parse_payload(raw: Any) -> dict[str, Any]:
     return payload
 
 
+@functools.lru_cache(maxsize=1024)
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(fn)
+
+
 def _call(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
     """Call a sync or async function and return its value."""
     if inspect.iscoroutinefunction(fn):
@@ -131,7 +137,7 @@ def execute(app: Workcraft, task: ClaimedTask) -> Outcome:
         args = payload.get("task_args") or []
         kwargs = payload.get("task_kwargs") or {}
         try:
-            inspect.signature(fn).bind(*args, **kwargs)
+            _signature(fn).bind(*args, **kwargs)
         except TypeError as exc:
             raise InvalidTask(f"arguments do not fit {task.task_name}: {exc}") from None
     except InvalidTask as exc:

@@ -189,6 +189,7 @@ class Store:
         self.with_database = with_database
         self._conn: Any = None
         self._outage = False
+        self._retrying: Retrying | None = None
 
     # -- connection -------------------------------------------------------------------
     def _connection(self) -> Any:
@@ -254,17 +255,18 @@ class Store:
                     raise
                 raise converted from exc
 
-        retrying = Retrying(
-            retry=retry_if_exception(is_transient),
-            wait=wait_exponential(multiplier=0.05, max=self.retry.max_backoff)
-            + wait_random(0, 0.1),
-            stop=self._stop(),
-            sleep=self._sleep,
-            before_sleep=self._before_sleep,
-            reraise=True,
-        )
+        if self._retrying is None:  # built once: it is on every call's path
+            self._retrying = Retrying(
+                retry=retry_if_exception(is_transient),
+                wait=wait_exponential(multiplier=0.05, max=self.retry.max_backoff)
+                + wait_random(0, 0.1),
+                stop=self._stop(),
+                sleep=self._sleep,
+                before_sleep=self._before_sleep,
+                reraise=True,
+            )
         try:
-            result = retrying(guarded)
+            result = self._retrying(guarded)
         except mysql.connector.Error as exc:
             self.close()
             raise self._translate(exc) from None

@@ -120,14 +120,18 @@ SET status = 'RUNNING', worker_id = %s, peon_session = %s, attempt = attempt + 1
     started_at = NOW(6), finished_at = NULL
 WHERE id IN ({ids}) AND status = 'PENDING'
 
--- complete_task --
--- Fenced: only the run that claimed this attempt may write its outcome; a peon whose task
--- was reclaimed (declared dead, reassigned) matches nothing here.
+-- complete_tasks --
+-- Every outcome of one loop pass in one statement. Fenced: a row is written only if it is
+-- still RUNNING under this peon session and the attempt this run claimed; a peon whose task
+-- was reclaimed (declared dead, reassigned) matches nothing. Parameters: status cases,
+-- result cases, failed (0/1) cases, ids, worker_id, session, attempt cases.
 UPDATE bountyboard
-SET status = %(status)s, result = %(result)s, finished_at = NOW(6),
-    retry_count = retry_count + %(failed)s
-WHERE id = %(id)s AND status = 'RUNNING' AND worker_id = %(worker_id)s
-  AND peon_session = %(session)s AND attempt = %(attempt)s
+SET status = CASE id {cases} END,
+    result = CASE id {cases} END,
+    retry_count = retry_count + CASE id {cases} END,
+    finished_at = NOW(6)
+WHERE id IN ({ids}) AND status = 'RUNNING' AND worker_id = %s AND peon_session = %s
+  AND attempt = CASE id {cases} END
 
 -- task_fence_state --
 SELECT status, worker_id, attempt FROM bountyboard WHERE id = %(id)s
