@@ -26,13 +26,13 @@ test-fast: install db-up
 	$(BIN)/pytest -n $(TEST_WORKERS) -m "not slow"
 
 lint: install
-	$(BIN)/ruff check workcraft tests
-	$(BIN)/ruff format --check workcraft tests
+	$(BIN)/ruff check workcraft tests bench demo
+	$(BIN)/ruff format --check workcraft tests bench demo
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format workcraft tests
-	$(BIN)/ruff check --fix workcraft tests
+	$(BIN)/ruff format workcraft tests bench demo
+	$(BIN)/ruff check --fix workcraft tests bench demo
 
 demo: install db-up
 	$(BIN)/python -m demo.run
