@@ -635,3 +635,41 @@ def test_sweep_queries_use_an_index(sql: SqlHelper) -> None:
     # The join to the peon row is by primary key.
     joined = [row for row in plans["orphaned_running_tasks"] if row["table"] == "p"]
     assert joined and joined[0]["type"] == "eq_ref", plans["orphaned_running_tasks"]
+
+
+def test_self_correct_never_reads_a_locked_peon_row_as_missing(
+    db_config: DBConfig, sql: SqlHelper
+) -> None:
+    """While a live peon holds its own row (mid-transaction), the sweep must wait (bounded)
+    rather than skip the row: a skipped row would LEFT JOIN as NULL, "peon row missing"."""
+    from conftest import admin_connection
+
+    from workcraft.errors import DatabaseUnavailable
+    from workcraft.store import RetryPolicy
+
+    task_id = str(uuid.uuid4())
+    sql.run(
+        "INSERT INTO peon (id, status, last_heartbeat, current_task, session, concurrency) "
+        "VALUES ('busy', 'WORKING', NOW(6), %s, 's1', 1)",
+        (task_id,),
+    )
+    sql.run(
+        "INSERT INTO bountyboard (id, task_name, status, worker_id, peon_session, attempt) "
+        "VALUES (%s, 't', 'RUNNING', 'busy', 's1', 1)",
+        (task_id,),
+    )
+    holder = admin_connection(db_config, db_config.database)
+    cur = holder.cursor()  # type: ignore[attr-defined]
+    cur.execute("START TRANSACTION")
+    cur.execute("SELECT id FROM peon WHERE id = 'busy' FOR UPDATE")
+    cur.fetchall()
+    store = Store(db_config, RetryPolicy(give_up_after=1.5), lock_wait_timeout=1)
+    try:
+        with pytest.raises(DatabaseUnavailable):  # lock wait timeouts, retried, then given up
+            SelfCorrect(store, SETTINGS).run_once()
+    finally:
+        holder.rollback()  # type: ignore[attr-defined]
+        holder.close()  # type: ignore[attr-defined]
+        store.close()
+    assert sql.value("SELECT status FROM bountyboard WHERE id = %s", (task_id,)) == "RUNNING"
+    assert sql.value("SELECT COUNT(*) FROM logs") == 0

@@ -22,6 +22,7 @@ SESSION_SETUP = (
 )
 
 
+LOCK_WAIT_SETUP = "SET SESSION innodb_lock_wait_timeout = %s"
 TLS_CHECK = "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
 
 
@@ -34,7 +35,9 @@ def c_extension_available() -> bool:
     return True
 
 
-def open_connection(config: DBConfig, with_database: bool = True) -> Any:
+def open_connection(
+    config: DBConfig, with_database: bool = True, lock_wait_timeout: int | None = None
+) -> Any:
     """A new autocommit connection; UPDATE row counts are *matched* rows (FOUND_ROWS)."""
     # With TLS asked for, check the session is encrypted before naming the database, so
     # a server that refused TLS is reported as that, not as "unknown database".
@@ -46,6 +49,8 @@ def open_connection(config: DBConfig, with_database: bool = True) -> Any:
     try:
         for statement in SESSION_SETUP:
             cursor.execute(statement)
+        if lock_wait_timeout is not None:
+            cursor.execute(LOCK_WAIT_SETUP, (int(lock_wait_timeout),))
         if config.use_ssl:
             # Asked for TLS: refuse a session that is not encrypted, whatever the server
             # and the connector negotiated.

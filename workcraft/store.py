@@ -182,11 +182,13 @@ class Store:
         retry: RetryPolicy | None = None,
         name: str = "db",
         with_database: bool = True,
+        lock_wait_timeout: int | None = None,
     ) -> None:
         self.config = config
         self.retry = retry or RetryPolicy()
         self.name = name
         self.with_database = with_database
+        self.lock_wait_timeout = lock_wait_timeout
         self._conn: Any = None
         self._outage = False
         self._retrying: Retrying | None = None
@@ -194,7 +196,9 @@ class Store:
     # -- connection -------------------------------------------------------------------
     def _connection(self) -> Any:
         if self._conn is None:
-            self._conn = open_connection(self.config, with_database=self.with_database)
+            self._conn = open_connection(
+                self.config, self.with_database, lock_wait_timeout=self.lock_wait_timeout
+            )
         return self._conn
 
     def close(self) -> None:

@@ -25,6 +25,8 @@ from workcraft.store import RetryPolicy, Store
 
 log = logging.getLogger("workcraft.janitor")
 
+SWEEP_LOCK_WAIT = 5  # seconds
+
 
 def sweep_interval(settings: Settings, sweep: Sweep) -> float:
     return {
@@ -51,8 +53,14 @@ class Janitor:
         # A sweep gives up after a short outage instead of waiting it out, so the next run
         # re-checks leadership first (the lock does not survive a server restart).
         sweep_retry = RetryPolicy(give_up_after=2.0, stop_event=self.stop_event)
+        # A sweep waits at most SWEEP_LOCK_WAIT_SECONDS for a row lock (then retries next
+        # run), so a peon frozen mid-transaction cannot hold the janitor, or its shutdown.
         self.sweeps: list[Sweep] = [
-            cls(Store(db_config, sweep_retry, name=cls.name), settings) for cls in SWEEPS
+            cls(
+                Store(db_config, sweep_retry, name=cls.name, lock_wait_timeout=SWEEP_LOCK_WAIT),
+                settings,
+            )
+            for cls in SWEEPS
         ]
         # Leadership lines are also logged locally; during an outage they are not worth
         # blocking a sweep thread for.

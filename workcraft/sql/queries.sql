@@ -165,6 +165,8 @@ SELECT RELEASE_LOCK(%(name)s)
 
 -- dead_peons --
 -- Any status but OFFLINE (WORKING included): a peon that stopped heartbeating is dead.
+-- SKIP LOCKED: a row locked by a live transaction is in use right now; a sweep must never
+-- queue behind a peon that was frozen mid-transaction (it tries again next run).
 -- status IN (...) + last_heartbeat is a range on ix_peon_status_heartbeat.
 SELECT id, status, TIMESTAMPDIFF(MICROSECOND, last_heartbeat, COALESCE(%(now)s, NOW(6))) AS silent_us
 FROM peon
@@ -172,7 +174,7 @@ WHERE status IN ('IDLE', 'PREPARING', 'WORKING')
   AND last_heartbeat < COALESCE(%(now)s, NOW(6)) - INTERVAL %(threshold_us)s MICROSECOND
 ORDER BY last_heartbeat
 LIMIT %(batch)s
-FOR UPDATE
+FOR UPDATE SKIP LOCKED
 
 -- server_uptime --
 -- Silence that began with a server restart proves nothing: no peon could heartbeat then.
@@ -188,6 +190,8 @@ WHERE id = %(id)s AND status <> 'OFFLINE'
 -- taken over by another process (session differs), or a one-slot peon whose current_task is
 -- another task. A live owner's rows never match: claim and completion change the task row
 -- and the peon row in one transaction. Range on ix_bountyboard_claim's status prefix.
+-- Never SKIP LOCKED here: a skipped (locked) peon row would LEFT JOIN as NULL and read as
+-- "peon row missing". Waits are bounded by the janitor's short innodb_lock_wait_timeout.
 SELECT b.id, b.task_name, b.worker_id, b.attempt, b.crash_count, p.status AS peon_status,
        CASE
          WHEN p.id IS NULL THEN 'peon row missing'
