@@ -1,62 +1,35 @@
 """A throw-away MariaDB/MySQL server on a free port, for measurements that read the server's
 global counters (``Questions``): on the shared server other sessions' queries swamp them.
+
+It is the test suite's ``tests/private_server.py`` (one implementation of starting a private
+server), loaded from its file since ``tests`` is not a package.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import signal
-import socket
-import subprocess
+import importlib.util
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
-
-import mysql.connector
+from types import ModuleType
 
 from workcraft.db import DBConfig
 
-SERVER_BINARIES = ("/usr/sbin/mariadbd", "/usr/sbin/mysqld")
-INSTALL_DB = ("mariadb-install-db", "mysql_install_db")
+_SOURCE = Path(__file__).resolve().parents[1] / "tests" / "private_server.py"
 
 
 class ServerUnavailable(RuntimeError):
     """No server binary here (the idle benchmark is then skipped, and says why)."""
 
 
-def _server_binary() -> str:
-    for candidate in (*SERVER_BINARIES, shutil.which("mariadbd") or ""):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    raise ServerUnavailable("no mariadbd/mysqld binary on this machine")
-
-
-def _install_db() -> str:
-    for name in INSTALL_DB:
-        path = shutil.which(name)
-        if path:
-            return path
-    raise ServerUnavailable("no mariadb-install-db on this machine")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers(port: int) -> bool:
-    try:
-        conn = mysql.connector.connect(
-            host="127.0.0.1", port=port, user="root", password="", connection_timeout=1
-        )
-    except mysql.connector.Error:
-        return False
-    conn.close()
-    return True
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("workcraft_private_server", _SOURCE)
+    if spec is None or spec.loader is None:
+        raise ServerUnavailable(f"cannot load {_SOURCE}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @contextlib.contextmanager
@@ -64,55 +37,19 @@ def private_server(timeout: float = 60) -> Iterator[DBConfig]:
     """Start a server with an empty data directory; stop it and delete everything at the end.
 
     Yields a config for root over TCP (database name ``workcraft``; callers replace it)."""
-    binary, install_db = _server_binary(), _install_db()
+    module = _load()
     workdir = Path(tempfile.mkdtemp(prefix="wkbench-mariadb-"))
     datadir = workdir / "data"
-    port = _free_port()
-    process: subprocess.Popen[bytes] | None = None
     try:
-        subprocess.run(
-            [
-                install_db,
-                "--no-defaults",
-                f"--datadir={datadir}",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-                "--user=root",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=120,
-        )
-        process = subprocess.Popen(
-            [
-                binary,
-                "--no-defaults",
-                f"--datadir={datadir}",
-                f"--port={port}",
-                "--bind-address=127.0.0.1",
-                f"--socket={workdir / 'mysqld.sock'}",
-                f"--pid-file={workdir / 'mysqld.pid'}",
-                f"--log-error={workdir / 'error.log'}",
-                "--user=root",
-                "--skip-log-bin",
-                "--innodb-buffer-pool-size=64M",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout
-        while not _answers(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise ServerUnavailable("the private server did not start")
-            time.sleep(0.1)
-        yield DBConfig(host="127.0.0.1", port=port, user="root", password="")
+        module.init_datadir(datadir)
+    except (RuntimeError, OSError) as exc:
+        raise ServerUnavailable(str(exc)) from None
+    server = module.PrivateServer(datadir, workdir=workdir)  # datadir exists: no copy
+    try:
+        try:
+            server.start(timeout=timeout)
+        except RuntimeError as exc:
+            raise ServerUnavailable(str(exc)) from None
+        yield server.config()
     finally:
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.close()

@@ -18,6 +18,7 @@ import mysql.connector
 import pytest
 
 from workcraft.db import DBConfig
+from workcraft.schema import quote_identifier
 from workcraft.setup import setup_database_tables
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def drop_database(name: str) -> None:
     conn = admin_connection()
     try:
         cur = conn.cursor()  # type: ignore[attr-defined]
-        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        cur.execute("DROP DATABASE IF EXISTS " + quote_identifier(name))
     finally:
         conn.close()  # type: ignore[attr-defined]
 
@@ -76,7 +77,7 @@ def db_config(worker_db_config: DBConfig) -> DBConfig:
     try:
         cur = conn.cursor()  # type: ignore[attr-defined]
         for table in TABLES_TO_EMPTY:
-            cur.execute(f"DELETE FROM `{table}`")
+            cur.execute("DELETE FROM " + quote_identifier(table))
     finally:
         conn.close()  # type: ignore[attr-defined]
     return worker_db_config

@@ -21,6 +21,7 @@ from procs import Procs, wait_until, write_settings
 from workcraft.core import Workcraft
 from workcraft.db import DBConfig
 from workcraft.payload import TaskSpec
+from workcraft.schema import quote_identifier
 
 SIGTERM = signal.SIGTERM
 
@@ -484,7 +485,7 @@ def test_peon_without_tables(tmp_path: Path, empty_db_config: DBConfig) -> None:
     conn: Any = admin_connection()
     try:
         cur = conn.cursor()
-        cur.execute(f"CREATE DATABASE `{empty_db_config.database}`")
+        cur.execute("CREATE DATABASE " + quote_identifier(empty_db_config.database))
     finally:
         conn.close()
     write_settings(tmp_path)

@@ -28,7 +28,7 @@ def test_commit_on_a_killed_connection_is_retried(store: Store, sql: SqlHelper) 
     def transaction(cur: Cursor, attempt: int) -> int:
         cur.execute("insert_log", {"message": f"attempt {attempt}"})
         if attempt == 1:
-            killer.cursor().execute(f"KILL CONNECTION {int(victim)}")  # type: ignore[attr-defined]
+            killer.cursor().execute("KILL CONNECTION %s", (int(victim),))  # type: ignore[attr-defined]
         return attempt
 
     try:
@@ -43,7 +43,7 @@ def test_killed_connection_between_calls_reconnects(store: Store) -> None:
     first = store.connection_id()
     killer = admin_connection(store.config)
     try:
-        killer.cursor().execute(f"KILL CONNECTION {int(first)}")  # type: ignore[attr-defined]
+        killer.cursor().execute("KILL CONNECTION %s", (int(first),))  # type: ignore[attr-defined]
     finally:
         killer.close()  # type: ignore[attr-defined]
     assert store.connection_id() != first

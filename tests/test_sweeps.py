@@ -18,6 +18,7 @@ from conftest import SqlHelper
 from workcraft.db import DBConfig
 from workcraft.janitor.sweeps import DeadPeons, ReopenFailed, SelfCorrect, Sweep
 from workcraft.queries import load_queries
+from workcraft.schema import quote_identifier
 from workcraft.settings import Settings
 from workcraft.store import Store
 
@@ -586,7 +587,7 @@ def fill_for_explain(sql: SqlHelper) -> None:
         tasks,
     )
     for table in ("peon", "bountyboard"):
-        cur.execute(f"ANALYZE TABLE {table}")
+        cur.execute("ANALYZE TABLE " + quote_identifier(table))
         cur.fetchall()
     cur.close()
 
