@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 
 import mysql.connector
 import pytest
+from procs import Procs, write_settings
 
+from workcraft.core import Workcraft
 from workcraft.db import DBConfig
 from workcraft.schema import quote_identifier
 from workcraft.setup import setup_database_tables
@@ -88,6 +90,23 @@ def empty_db_config() -> Iterator[DBConfig]:
     config = server_config(unique_db_name())
     yield config
     drop_database(config.database)
+
+
+@pytest.fixture
+def producer() -> Iterator[Workcraft]:
+    """An app for enqueueing from the test process (its connections closed afterwards)."""
+    app = Workcraft()
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def procs(tmp_path: Path, db_config: DBConfig) -> Iterator[Procs]:
+    """Peon processes started by the test (tests/procs.py), all stopped afterwards."""
+    write_settings(tmp_path)
+    group = Procs(tmp_path, db_config)
+    yield group
+    group.stop_all()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import mysql.connector
@@ -19,7 +18,7 @@ import pytest
 from conftest import SqlHelper
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from procs import Procs, write_settings
+from procs import Procs
 from security_apps.hostile import HOSTILE_TASK_NAMES
 from security_helpers import HOSTILE_SNIPPETS, SECURITY_APP, canonical, json_depth
 
@@ -78,21 +77,6 @@ task_kwargs = st.dictionaries(json_text, json_values, max_size=5)
 
 
 # -- fixtures and helpers -----------------------------------------------------------------------
-@pytest.fixture
-def producer() -> Iterator[Workcraft]:
-    app = Workcraft()
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def procs(tmp_path: Path, db_config: DBConfig) -> Iterator[Procs]:
-    write_settings(tmp_path)
-    group = Procs(tmp_path, db_config)
-    yield group
-    group.stop_all()
-
-
 def plant_sentinel(sql: SqlHelper) -> dict[str, Any]:
     """Empty tables plus one row in each that nothing in the test may change."""
     for table in ("bountyboard", "peon", "logs"):

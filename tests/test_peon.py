@@ -10,7 +10,6 @@ import json
 import signal
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +23,6 @@ from workcraft.payload import TaskSpec
 from workcraft.schema import quote_identifier
 
 SIGTERM = signal.SIGTERM
-
-
-@pytest.fixture
-def procs(tmp_path: Path, db_config: DBConfig) -> Iterator[Procs]:
-    write_settings(tmp_path)
-    group = Procs(tmp_path, db_config)
-    yield group
-    group.stop_all()
-
-
-@pytest.fixture
-def producer() -> Iterator[Workcraft]:
-    app = Workcraft()
-    yield app
-    app.close()
 
 
 @pytest.fixture

@@ -55,21 +55,6 @@ PURE_PYTHON = (
 
 # -- fixtures and helpers -----------------------------------------------------------------------
 @pytest.fixture
-def producer() -> Iterator[Workcraft]:
-    app = Workcraft()
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def procs(tmp_path: Path, db_config: DBConfig) -> Iterator[Procs]:
-    write_settings(tmp_path)
-    group = Procs(tmp_path, db_config)
-    yield group
-    group.stop_all()
-
-
-@pytest.fixture
 def secret_config(db_config: DBConfig) -> Iterator[DBConfig]:
     """The test database, reached as a user of its own with a distinctive password."""
     secret = distinctive_secret()
