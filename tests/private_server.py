@@ -44,20 +44,26 @@ def free_port() -> int:
 
 
 def init_datadir(target: Path) -> None:
-    subprocess.run(
+    # A tmpdir of its own: concurrent bootstraps (one per xdist worker) otherwise collide on
+    # temporary tables in /tmp ("Unknown table 'mysql.tmp_user_sys'").
+    tmpdir = target.parent / f"{target.name}-tmp"
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
         [
             find_install_db(),
             "--no-defaults",
             f"--datadir={target}",
+            f"--tmpdir={tmpdir}",
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
             "--user=root",
         ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        capture_output=True,
         timeout=120,
     )
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).decode(errors="replace")[-2000:]
+        raise RuntimeError(f"mariadb-install-db failed ({done.returncode}):\n{output}")
 
 
 class PrivateServer:
@@ -77,6 +83,8 @@ class PrivateServer:
         self.tls = tls  # (ca, cert, key)
         self.process: subprocess.Popen[bytes] | None = None
         self.error_log = self.workdir / "error.log"
+        self.tmpdir = self.workdir / "tmp"
+        self.tmpdir.mkdir(exist_ok=True)
 
     def command(self) -> list[str]:
         cmd = [
@@ -88,6 +96,7 @@ class PrivateServer:
             f"--socket={self.workdir / 'mysqld.sock'}",
             f"--pid-file={self.workdir / 'mysqld.pid'}",
             f"--log-error={self.error_log}",
+            f"--tmpdir={self.tmpdir}",
             "--user=root",
             "--skip-log-bin",
             "--innodb-buffer-pool-size=64M",
