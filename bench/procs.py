@@ -30,14 +30,7 @@ def child_env(config: DBConfig | None = None, **extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
     if config is not None:
-        env.update(
-            WK_DB_HOST=config.host,
-            WK_DB_PORT=str(config.port),
-            WK_DB_USER=config.user,
-            WK_DB_PASS=config.password,
-            WK_DB_NAME=config.database,
-            WK_DB_USE_SSL="true" if config.use_ssl else "",
-        )
+        env.update(config.as_env())
     env.update(extra)
     return env
 

@@ -64,17 +64,8 @@ def demo_tasks() -> list[TaskSpec]:
 
 def child_env(config: DBConfig) -> dict[str, str]:
     """Connection settings go to children in the environment, never on the command line."""
-    env = dict(os.environ)
-    env.update(
-        WK_DB_HOST=config.host,
-        WK_DB_PORT=str(config.port),
-        WK_DB_USER=config.user,
-        WK_DB_PASS=config.password,
-        WK_DB_NAME=config.database,
-        WK_DB_USE_SSL="true" if config.use_ssl else "",
-        WK_DB_SSL_PATH=config.ssl_path or "",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(Path.cwd()), env.get("PYTHONPATH")])),
-    )
+    env = {**os.environ, **config.as_env()}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path.cwd()), env.get("PYTHONPATH")]))
     return env
 
 

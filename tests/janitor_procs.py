@@ -56,17 +56,8 @@ def process_env(db_config: DBConfig) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith("WK_DB_") and key not in ("WORKCRAFT_DEBUG", "PYTEST_XDIST_WORKER")
     }
-    env.update(
-        {
-            "WK_DB_HOST": db_config.host,
-            "WK_DB_PORT": str(db_config.port),
-            "WK_DB_USER": db_config.user,
-            "WK_DB_PASS": db_config.password,
-            "WK_DB_NAME": db_config.database,
-            "WK_DB_USE_SSL": "",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
+    env.update(db_config.as_env())
+    env["PYTHONUNBUFFERED"] = "1"
     path = [str(TESTS_DIR)]
     if os.environ.get("PYTHONPATH"):
         path.append(os.environ["PYTHONPATH"])

@@ -53,18 +53,7 @@ def base_env() -> dict[str, str]:
 
 def db_env(config: DBConfig) -> dict[str, str]:
     """``base_env`` plus WK_DB_* pointing at ``config``."""
-    env = base_env()
-    env.update(
-        {
-            "WK_DB_HOST": config.host,
-            "WK_DB_PORT": str(config.port),
-            "WK_DB_USER": config.user,
-            "WK_DB_PASS": config.password,
-            "WK_DB_NAME": config.database,
-            "WK_DB_USE_SSL": "",
-        }
-    )
-    return env
+    return {**base_env(), **config.as_env()}
 
 
 def wait_until(

@@ -226,3 +226,15 @@ def test_password_not_in_config_error_messages(
     with pytest.raises(ConfigError) as info:
         get_db_config()
     assert SECRET not in str(info.value)
+
+
+def test_as_env_round_trips_through_get_db_config(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a parent hands a child process in WK_DB_* is read back as the same config."""
+    original = DBConfig(
+        host="db.example", port=3307, user="u", password="p w'\\", database="d", use_ssl=False
+    )
+    for name, value in original.as_env().items():
+        monkeypatch.setenv(name, value)
+    assert get_db_config() == original

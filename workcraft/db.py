@@ -17,6 +17,16 @@ from workcraft.errors import ConfigError
 log = logging.getLogger("workcraft.db")
 
 ENV_PREFIX = "WK_DB_"
+# DBConfig field -> environment variable (the seed's names).
+ENV_NAMES = {
+    "host": ENV_PREFIX + "HOST",
+    "port": ENV_PREFIX + "PORT",
+    "user": ENV_PREFIX + "USER",
+    "password": ENV_PREFIX + "PASS",
+    "database": ENV_PREFIX + "NAME",
+    "use_ssl": ENV_PREFIX + "USE_SSL",
+    "ssl_path": ENV_PREFIX + "SSL_PATH",
+}
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"", "0", "false", "no", "off", "n", "f", "none"}
 
@@ -35,6 +45,20 @@ class DBConfig:
     def describe(self) -> str:
         """Where we connect, for messages (never the password)."""
         return f"{self.user}@{self.host}:{self.port}/{self.database}"
+
+    def as_env(self) -> dict[str, str]:
+        """The ``WK_DB_*`` variables that ``get_db_config()`` reads back as this config: how
+        to hand connection settings to a child process without putting them in its argv."""
+        values = {
+            "host": self.host,
+            "port": str(self.port),
+            "user": self.user,
+            "password": self.password,
+            "database": self.database,
+            "use_ssl": "true" if self.use_ssl else "",
+            "ssl_path": self.ssl_path or "",
+        }
+        return {ENV_NAMES[field]: value for field, value in values.items()}
 
     def connect_kwargs(self, with_database: bool = True) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -90,17 +114,7 @@ def get_db_config(read_from_env: bool = True, **overrides: Any) -> DBConfig:
     if read_from_env:
         load_dotenv_file()
         env = os.environ
-        mapping = {
-            "host": "HOST",
-            "port": "PORT",
-            "user": "USER",
-            "password": "PASS",
-            "database": "NAME",
-            "use_ssl": "USE_SSL",
-            "ssl_path": "SSL_PATH",
-        }
-        for field, suffix in mapping.items():
-            name = ENV_PREFIX + suffix
+        for field, name in ENV_NAMES.items():
             if name in env:
                 values[field] = env[name]
     values.update({key: value for key, value in overrides.items() if value is not None})
