@@ -27,6 +27,10 @@ class DatabaseError(WorkcraftError):
     exit_code = 1
 
 
+class UnknownDatabase(DatabaseError):
+    """The database named in the settings does not exist on the server."""
+
+
 class DatabaseUnavailable(DatabaseError):
     """The server did not answer (after retrying, where retrying was allowed)."""
 

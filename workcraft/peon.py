@@ -389,20 +389,22 @@ class Peon:
 
     def _complete(self, cur: Cursor, outcomes: list[Outcome]) -> list[Outcome]:
         """Write all outcomes with one fenced UPDATE; return the ones it could not write."""
-        by_id = [(o.task.id, o) for o in outcomes]
-        params: list[Any] = []
-        for value in (
-            lambda o: o.status.value,
-            lambda o: o.result_json,
-            lambda o: int(o.failed),
-        ):
-            for task_id, outcome in by_id:
-                params += [task_id, value(outcome)]
-        params += [task_id for task_id, _ in by_id]
-        params += [self.options.worker_id, self.session]
-        for task_id, outcome in by_id:
-            params += [task_id, outcome.task.attempt]
-        matched = cur.execute("complete_tasks", params, cases=len(by_id), ids=len(by_id))
+        ids = [outcome.task.id for outcome in outcomes]
+
+        def cases(values: list[Any]) -> list[Any]:
+            """``WHEN id THEN value`` parameters, in the order of ``ids``."""
+            return [item for pair in zip(ids, values, strict=True) for item in pair]
+
+        params = [
+            *cases([o.status.value for o in outcomes]),
+            *cases([o.result_json for o in outcomes]),
+            *cases([int(o.failed) for o in outcomes]),
+            *ids,
+            self.options.worker_id,
+            self.session,
+            *cases([o.task.attempt for o in outcomes]),
+        ]
+        matched = cur.execute("complete_tasks", params, cases=len(ids), ids=len(ids))
         if matched == len(outcomes):
             return []
         # Rare: some were reclaimed while they ran (or, on a retried transaction, written

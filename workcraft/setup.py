@@ -7,7 +7,7 @@ import logging
 
 from workcraft import schema
 from workcraft.db import DBConfig
-from workcraft.errors import DatabaseError
+from workcraft.errors import UnknownDatabase
 from workcraft.store import Cursor, RetryPolicy, Store
 
 log = logging.getLogger("workcraft.setup")
@@ -35,9 +35,8 @@ def ensure_database(config: DBConfig, retry: RetryPolicy | None = None) -> bool:
         try:
             store.fetch_value("server_now")
             return False
-        except DatabaseError as exc:
-            if "does not exist" not in str(exc):
-                raise
+        except UnknownDatabase:
+            pass
     with Store(config, retry=retry, with_database=False) as server:
         server.call(lambda cur: cur.raw_execute(schema.create_database_ddl(config.database)))
     log.info("created database %s", config.database)

@@ -34,6 +34,7 @@ from workcraft.errors import (
     DatabaseUnavailable,
     PayloadTooLarge,
     SchemaMissing,
+    UnknownDatabase,
     WorkcraftError,
 )
 from workcraft.queries import expand, load_queries
@@ -286,7 +287,7 @@ class Store:
         if errno in ACCESS_DENIED:
             return DatabaseError(f"access denied at {where}: {msg}")
         if errno == UNKNOWN_DATABASE:
-            return DatabaseError(
+            return UnknownDatabase(
                 f"database {self.config.database!r} does not exist at "
                 f"{self.config.host}:{self.config.port}; run `workcraft setup_database_tables`"
             )
