@@ -24,9 +24,10 @@ from typing import Any
 from bench import db
 from bench.context import Context
 from bench.stats import summary_ms
+from workcraft.data import Store
+from workcraft.data.queries import statement
 from workcraft.db import DBConfig
-from workcraft.queries import expand, load_queries
-from workcraft.store import Cursor, Store
+from workcraft.peon.exchange import Exchange
 
 DATABASE = "wkbench_backlog"
 ROWS_PER_STATEMENT = 5_000
@@ -89,50 +90,32 @@ class Loader:
 
 
 class Claimer:
-    """A registered peon row and the peon's claim transaction, one task at a time."""
+    """A registered peon row and the peon's own claim transaction (``Exchange``), one task
+    at a time."""
 
     def __init__(self, config: DBConfig) -> None:
         self.store = Store(config, name="bench-claim")
         self.worker_id = "bench-backlog-peon"
         self.session = str(uuid.uuid4())
-        self.store.execute(
-            "register_peon",
-            {
-                "id": self.worker_id,
-                "queues": f'["{QUEUE}"]',
-                "hostname": "bench",
-                "pid": 0,
-                "session": self.session,
-                "concurrency": 1,
-            },
+        self.store.call(
+            lambda q: q.peons.register(
+                peon_id=self.worker_id,
+                session=self.session,
+                queues=[QUEUE],
+                hostname="bench",
+                pid=0,
+                concurrency=1,
+            )
         )
-        self.store.execute(
-            "set_peon_status", {"status": "IDLE", "id": self.worker_id, "session": self.session}
-        )
-
-    def _transaction(self, cur: Cursor, attempt: int) -> int:
-        rows = cur.fetch_all("claim_select", [QUEUE, TASK_NAME, 1], names=1)
-        if not rows:
-            return 0
-        ids = [row["id"] for row in rows]
-        state = {
-            "status": "WORKING",
-            "current_task": ids[0],
-            "running_tasks": len(ids),
-            "done": 0,
-            "id": self.worker_id,
-            "session": self.session,
-        }
-        if not cur.execute("update_peon_state", state):
-            raise RuntimeError("the bench's peon row is gone")
-        cur.execute("claim_mark", [self.worker_id, self.session, *ids], ids=len(ids))
-        return len(ids)
+        self.exchange = Exchange(self.store, self.worker_id, [QUEUE], [TASK_NAME])
 
     def claim(self) -> float:
         started = time.perf_counter()
-        claimed = self.store.transaction(self._transaction)
+        result = self.exchange.swap(self.session, [], [], 1)
         elapsed = time.perf_counter() - started
-        if claimed != 1:
+        if result.identity_lost:
+            raise RuntimeError("the bench's peon row is gone")
+        if len(result.claimed) != 1:
             raise RuntimeError("the claim found nothing to claim")
         return elapsed
 
@@ -142,7 +125,7 @@ class Claimer:
 
 def explain_claim(config: DBConfig) -> dict[str, Any]:
     """The plan of ``claim_select`` (which index, how many rows the optimizer expects)."""
-    sql = expand(load_queries()["claim_select"], names=1)
+    sql = statement("claim_select", names=1)
     conn = db.connect(config)
     try:
         cur = conn.cursor(dictionary=True)

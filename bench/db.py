@@ -15,10 +15,10 @@ from typing import Any
 
 import mysql.connector
 
-from workcraft.connection import c_extension_available
+from workcraft.data.connection import c_extension_available
+from workcraft.data.migrate import setup_database_tables
+from workcraft.data.schema import create_database_ddl
 from workcraft.db import DBConfig, get_db_config
-from workcraft.schema import create_database_ddl
-from workcraft.setup import setup_database_tables
 
 log = logging.getLogger("bench")
 

@@ -19,9 +19,9 @@ from bench import db
 from bench.context import Context
 from bench.private_server import ServerUnavailable, private_server
 from bench.procs import ProcessGroup, child_env, peon_command, rss_kib, wait_for, write_settings
+from workcraft.data import Store
+from workcraft.data.migrate import setup_database_tables
 from workcraft.db import DBConfig
-from workcraft.setup import setup_database_tables
-from workcraft.store import Store
 
 DATABASE = "wkbench_idle"
 POLLING_INTERVAL = 1.0
@@ -54,8 +54,8 @@ class Observer:
 
 def _peon_idle(config: DBConfig) -> bool:
     with Store(config, name="bench") as store:
-        row = store.fetch_one("peon_row", {"id": WORKER_ID})
-    return row is not None and row["status"] == "IDLE"
+        row = store.call(lambda q: q.peons.get(WORKER_ID))
+    return row is not None and row.status == "IDLE"
 
 
 def _statement_kinds(observer: Observer) -> dict[str, int]:

@@ -21,8 +21,8 @@ from bench.apps import app
 from bench.context import Context
 from bench.procs import ProcessGroup, child_env, peon_command, wait_for, write_settings
 from bench.stats import summary_ms
+from workcraft.data import Store
 from workcraft.db import DBConfig
-from workcraft.store import Store
 
 DATABASE = "wkbench_latency"
 HEARTBEAT = 5.0
@@ -35,8 +35,8 @@ def _epoch(value: dt.datetime) -> float:
 
 def _peon_idle(config: DBConfig, worker_id: str) -> bool:
     with Store(config, name="bench") as store:
-        row = store.fetch_one("peon_row", {"id": worker_id})
-    return row is not None and row["status"] == "IDLE"
+        row = store.call(lambda q: q.peons.get(worker_id))
+    return row is not None and row.status == "IDLE"
 
 
 def _one_sample(config: DBConfig, send_at: float, timeout: float) -> tuple[float, float, float]:

@@ -21,12 +21,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from demo.tasks import app
-from workcraft.board import log_table, peon_table, snapshot, task_table
+from workcraft.board import snapshot
+from workcraft.cli.render import log_table, peon_table, task_table
+from workcraft.config.settings import Settings
+from workcraft.data import Store
+from workcraft.data.migrate import setup_database_tables
 from workcraft.db import DBConfig, get_db_config
 from workcraft.payload import TaskSpec
-from workcraft.settings import Settings
-from workcraft.setup import setup_database_tables
-from workcraft.store import Store
 
 DEMO_SETTINGS = {
     "DB_PEON_HEARTBEAT_INTERVAL": 1,

@@ -19,9 +19,9 @@ import pytest
 from procs import Procs, write_settings
 
 from workcraft.core import Workcraft
+from workcraft.data.migrate import setup_database_tables
+from workcraft.data.schema import quote_identifier
 from workcraft.db import DBConfig
-from workcraft.schema import quote_identifier
-from workcraft.setup import setup_database_tables
 
 if TYPE_CHECKING:
     from private_server import PrivateServer

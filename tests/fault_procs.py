@@ -23,8 +23,8 @@ from typing import Any
 import mysql.connector
 from procs import Proc, Procs, wait_until
 
+from workcraft.data.failures import is_transient
 from workcraft.db import DBConfig
-from workcraft.store import is_transient
 
 APP_PATH = "fault_apps.tasks.app"
 

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from workcraft.cli import cli
-from workcraft.cli_compat import normalise_args
+from workcraft.cli.compat import normalise_args
 
 
 @pytest.fixture

@@ -48,8 +48,8 @@ from fault_procs import (
 )
 from private_server import PrivateServer
 
+from workcraft.data.migrate import setup_database_tables
 from workcraft.db import DBConfig
-from workcraft.setup import setup_database_tables
 
 STARTUP = 40  # Python start, imports, first connection, on a busy 2-core machine
 SIGTERM = signal.SIGTERM
@@ -763,20 +763,20 @@ def test_no_peon_is_declared_dead_while_the_server_has_just_restarted(
 ) -> None:
     """Silence that began with a server restart proves nothing: until the server has been
     up for the dead threshold, the dead-peon sweep declares nobody dead."""
+    from workcraft.config.settings import Settings
+    from workcraft.data import Store
     from workcraft.janitor.sweeps import DeadPeons
-    from workcraft.settings import Settings
-    from workcraft.store import Store
 
     settings = Settings(DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD=60)
+    db = Db(private_db)
+    db.run(
+        "INSERT INTO peon (id, status, last_heartbeat, session) "
+        "VALUES ('silent', 'WORKING', NOW(6) - INTERVAL 100 SECOND, 's')"
+    )
+    db.close()
     with Store(private_db) as store:
-        store.call(
-            lambda cur: cur._raw.execute(
-                "INSERT INTO peon (id, status, last_heartbeat, session) "
-                "VALUES ('silent', 'WORKING', NOW(6) - INTERVAL 100 SECOND, 's')"
-            )
-        )
         result = DeadPeons(store, settings).run_once()
         assert result.counts == {"skipped_server_restarted": 1}
-        assert store.fetch_one("peon_row", {"id": "silent"})["status"] == "WORKING"  # type: ignore[index]
+        assert store.call(lambda q: q.peons.get("silent")).status == "WORKING"  # type: ignore[union-attr]
         result = DeadPeons(store, settings, restart_grace=False).run_once()
         assert result.counts == {"peons_declared_dead": 1}

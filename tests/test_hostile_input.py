@@ -23,11 +23,11 @@ from security_apps.hostile import HOSTILE_TASK_NAMES
 from security_helpers import HOSTILE_SNIPPETS, SECURITY_APP, canonical, json_depth
 
 from workcraft.core import Workcraft
+from workcraft.data import RetryPolicy
 from workcraft.db import DBConfig
 from workcraft.errors import PayloadTooLarge, WorkcraftError
 from workcraft.models import TaskStatus
 from workcraft.payload import TaskSpec
-from workcraft.store import RetryPolicy
 
 # The examples re-arrange the tables themselves (plant_sentinel) at the start of each one, so
 # sharing the function-scoped fixtures across the examples of one test is deliberate.

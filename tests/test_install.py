@@ -68,7 +68,7 @@ def test_pip_install_gives_a_working_command(tmp_path: Path) -> None:
         [
             str(python),
             "-c",
-            "import workcraft, workcraft.queries as q; "
+            "import workcraft, workcraft.data.queries as q; "
             "print(workcraft.__file__); print(len(q.load_queries()))",
         ],
         cwd=tmp_path,

@@ -18,9 +18,9 @@ from conftest import SqlHelper, admin_connection
 from procs import Procs, wait_until, write_settings
 
 from workcraft.core import Workcraft
+from workcraft.data.schema import quote_identifier
 from workcraft.db import DBConfig
 from workcraft.payload import TaskSpec
-from workcraft.schema import quote_identifier
 
 SIGTERM = signal.SIGTERM
 

@@ -14,11 +14,11 @@ import pytest
 from conftest import SqlHelper
 
 from workcraft.core import Workcraft
+from workcraft.data import RetryPolicy
 from workcraft.db import DBConfig
 from workcraft.errors import PayloadTooLarge, WorkcraftError
 from workcraft.models import Task, TaskStatus
 from workcraft.payload import TaskSpec
-from workcraft.store import RetryPolicy
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from workcraft.core import Workcraft
+from workcraft.data import ClaimedTask, Outcome
 from workcraft.models import TaskStatus
-from workcraft.runner import ClaimedTask, Outcome, execute
+from workcraft.peon.runner import execute
 
 
 class Calls:

@@ -35,11 +35,11 @@ from security_helpers import (
 )
 
 from workcraft.core import Workcraft
+from workcraft.data import RetryPolicy, Store
+from workcraft.data.migrate import setup_database_tables
 from workcraft.db import DBConfig, get_db_config
 from workcraft.errors import DatabaseError, DatabaseUnavailable
 from workcraft.models import TaskStatus
-from workcraft.setup import setup_database_tables
-from workcraft.store import RetryPolicy, Store
 
 REPO = Path(__file__).resolve().parent.parent
 DML = "SELECT, INSERT, UPDATE, DELETE"
@@ -298,14 +298,7 @@ def use_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[str, str]
 
 
 def session_cipher(store: Store) -> str:
-    # Store runs only named queries; read the status on the Store's own connection.
-    def read(cur: Any) -> str:
-        raw = cur._raw
-        raw.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-        rows = raw.fetchall()
-        return str(rows[0][1]) if rows else ""
-
-    return store.call(read)
+    return store.call(lambda q: q.schema.session_cipher())
 
 
 def test_tls_session_is_encrypted_with_the_configured_ca(
@@ -443,7 +436,7 @@ def test_server_without_tls_is_refused_when_tls_is_asked_for(
     config = use_env(monkeypatch, tmp_path, env)
     assert config.use_ssl
     with Store(config, name="tls-check") as store, pytest.raises(DatabaseError) as info:
-        store.fetch_value("server_now")
+        store.call(lambda q: q.schema.server_now())
     assert "TLS" in str(info.value) or "SSL" in str(info.value), str(info.value)
     assert not isinstance(info.value, DatabaseUnavailable)
 

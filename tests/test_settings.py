@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from workcraft.errors import ConfigError
-from workcraft.settings import (
+from workcraft.config.settings import (
     CONFIG_FILE_NAME,
     Settings,
     find_config_file,
     load_settings,
     parse_settings,
 )
+from workcraft.errors import ConfigError
 
 # The example from the seed README, verbatim.
 SEED_CONFIG = {

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from conftest import admin_connection, unique_db_name
 
+from workcraft.data.migrate import setup_database_tables
+from workcraft.data.queries import statement
 from workcraft.db import DBConfig
-from workcraft.queries import expand, load_queries
-from workcraft.setup import setup_database_tables
 
 PUBLIC_TABLES = ("bountyboard", "peon", "logs")
 ALL_TABLES = (*PUBLIC_TABLES, "workcraft_schema")
@@ -568,7 +568,7 @@ def backlog(db_config: DBConfig) -> DBConfig:
 
 
 def claim_sql() -> str:
-    return expand(load_queries()["claim_select"], names=2)
+    return statement("claim_select", names=2)
 
 
 def test_claim_query_uses_the_claim_index(backlog: DBConfig) -> None:

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from conftest import SqlHelper, admin_connection
 
+from workcraft.data import Queries, RetryPolicy, Store
 from workcraft.db import DBConfig
 from workcraft.errors import DatabaseError, DatabaseUnavailable
-from workcraft.store import Cursor, RetryPolicy, Store
 
 
 @pytest.fixture
@@ -25,8 +25,8 @@ def test_commit_on_a_killed_connection_is_retried(store: Store, sql: SqlHelper) 
     victim = store.connection_id()
     killer = admin_connection(store.config, store.config.database)
 
-    def transaction(cur: Cursor, attempt: int) -> int:
-        cur.execute("insert_log", {"message": f"attempt {attempt}"})
+    def transaction(q: Queries, attempt: int) -> int:
+        q.janitor.add_log(f"attempt {attempt}")
         if attempt == 1:
             killer.cursor().execute("KILL CONNECTION %s", (int(victim),))  # type: ignore[attr-defined]
         return attempt
@@ -59,7 +59,7 @@ def test_access_denied_is_permanent_and_immediate(db_config: DBConfig) -> None:
     )
     started = time.monotonic()
     with Store(bad, RetryPolicy(give_up_after=30)) as store, pytest.raises(DatabaseError) as info:
-        store.fetch_value("server_now")
+        store.call(lambda q: q.schema.server_now())
     assert time.monotonic() - started < 5
     assert "access denied" in str(info.value)
     assert "not-the-password" not in str(info.value)
@@ -75,5 +75,5 @@ def test_unreachable_server_gives_up_after_the_policy(db_config: DBConfig) -> No
     config = DBConfig(host="127.0.0.1", port=port, database="x")
     started = time.monotonic()
     with Store(config, RetryPolicy(give_up_after=1.0)) as store, pytest.raises(DatabaseUnavailable):
-        store.fetch_value("server_now")
+        store.call(lambda q: q.schema.server_now())
     assert 0.9 <= time.monotonic() - started < 10

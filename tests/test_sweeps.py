@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from conftest import SqlHelper
 
+from workcraft.config.settings import Settings
+from workcraft.data import Store
+from workcraft.data.queries import load_queries
+from workcraft.data.schema import quote_identifier
 from workcraft.db import DBConfig
 from workcraft.janitor.sweeps import DeadPeons, ReopenFailed, SelfCorrect, Sweep
-from workcraft.queries import load_queries
-from workcraft.schema import quote_identifier
-from workcraft.settings import Settings
-from workcraft.store import Store
 
 DEAD_AFTER = 60
 SETTINGS = Settings(
@@ -190,13 +190,30 @@ def at(seconds: float) -> dt.datetime:
 
 
 # -- reopen failed: the backoff -------------------------------------------------------------
-def test_backoff_formula_is_used_for_the_log_message(sweeps: Sweeps) -> None:
-    assert [sweeps.reopen.backoff_seconds(n) for n in (1, 2, 3, 4, 10)] == [
-        30,
-        60,
-        100,
-        100,
-        100,
+def test_backoff_is_computed_once_by_the_database_and_capped(
+    sql: SqlHelper, sweeps: Sweeps
+) -> None:
+    """The backoff the log line shows is the one the query applied (no second formula)."""
+    for n in (1, 2, 3, 4, 10):
+        add_task(
+            sql,
+            status="FAILURE",
+            retry_on_failure=True,
+            retry_count=n,
+            retry_limit=20,
+            finished_at=T0,
+        )
+    due = sweeps.stores[2].call(
+        lambda q: q.janitor.retries_due(
+            now=at(10_000), multiplier=30, cap=100, max_crashes=3, batch=10
+        )
+    )
+    assert sorted((task.retry_count, task.backoff_s) for task in due) == [
+        (1, 30),
+        (2, 60),
+        (3, 100),
+        (4, 100),
+        (10, 100),
     ]
 
 
@@ -645,8 +662,8 @@ def test_self_correct_never_reads_a_locked_peon_row_as_missing(
     rather than skip the row: a skipped row would LEFT JOIN as NULL, "peon row missing"."""
     from conftest import admin_connection
 
+    from workcraft.data import RetryPolicy
     from workcraft.errors import DatabaseUnavailable
-    from workcraft.store import RetryPolicy
 
     task_id = str(uuid.uuid4())
     sql.run(

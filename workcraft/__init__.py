@@ -10,8 +10,8 @@ import contextlib
 with contextlib.suppress(ImportError):
     import _mysql_connector  # noqa: F401
 
-from workcraft.core import Workcraft, workcraft
-from workcraft.db import DBConfig, get_db_config
+from workcraft.app import Workcraft, workcraft
+from workcraft.config.database import DBConfig, get_db_config
 from workcraft.models import PeonStatus, Task, TaskStatus
 
 __all__ = [

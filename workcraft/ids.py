@@ -1,4 +1,5 @@
-"""Time-ordered task ids (UUIDv7 layout, 36 characters) so inserts append to the primary key.
+"""Ids: time-ordered task ids (UUIDv7 layout, 36 characters) so inserts append to the primary
+key, and the default id of a peon or janitor process.
 
 The 12 bits after the millisecond carry the sub-millisecond part of the clock (RFC 9562,
 method 3), so ids made one after another in a process sort in the order they were made.
@@ -7,6 +8,7 @@ method 3), so ids made one after another in a process sort in the order they wer
 from __future__ import annotations
 
 import os
+import socket
 import time
 import uuid
 
@@ -25,3 +27,8 @@ def new_task_id(now_ns: int | None = None) -> str:
     value |= 0b10 << 62  # variant
     value |= rand  # rand_b
     return str(uuid.UUID(int=value))
+
+
+def default_process_id() -> str:
+    """HOSTNAME-PID: the default id of a peon or a janitor."""
+    return f"{socket.gethostname()}-{os.getpid()}"

@@ -6,7 +6,7 @@ import importlib
 import os
 import sys
 
-from workcraft.core import Workcraft
+from workcraft.app import Workcraft
 from workcraft.errors import UsageError
 
 

@@ -12,9 +12,8 @@ import hashlib
 import logging
 import threading
 
-from workcraft.db import DBConfig
+from workcraft.data import Database, RetryPolicy
 from workcraft.errors import DatabaseUnavailable, WorkcraftError
-from workcraft.store import RetryPolicy, Store
 
 log = logging.getLogger("workcraft.janitor")
 
@@ -30,10 +29,10 @@ def lock_name_for(database: str) -> str:
 
 
 class LeaderLock:
-    def __init__(self, config: DBConfig, name: str | None = None) -> None:
-        self.name = name or lock_name_for(config.database)
+    def __init__(self, db: Database, name: str | None = None) -> None:
+        self.name = name or lock_name_for(db.config.database)
         # give_up_after=0: one try. Retrying would mean a new connection, which has no lock.
-        self._store = Store(config, RetryPolicy(give_up_after=0), name="leader-lock")
+        self._store = db.store("leader-lock", RetryPolicy(give_up_after=0))
         self._mutex = threading.Lock()
         self.held = False
         self._unreachable = False
@@ -42,16 +41,14 @@ class LeaderLock:
         """Try to take the lock, waiting up to ``timeout`` seconds."""
         with self._mutex:
             try:
-                got = self._store.fetch_value(
-                    "get_lock", {"name": self.name, "timeout": max(0.0, timeout)}
-                )
+                got = self._store.call(lambda q: q.leader.get_lock(self.name, timeout))
             except WorkcraftError as exc:
                 self._note_failure(exc)
                 self._drop()
                 return False
             self._note_success()
-            self.held = got == 1
-            return bool(self.held)
+            self.held = got
+            return got
 
     def check(self) -> bool:
         """Do we still hold it? (``IS_USED_LOCK(name) = CONNECTION_ID()`` on our connection.)"""
@@ -59,7 +56,7 @@ class LeaderLock:
             if not self.held:
                 return False
             try:
-                still = bool(self._store.fetch_value("holds_lock", {"name": self.name}) == 1)
+                still = self._store.call(lambda q: q.leader.holds_lock(self.name))
             except WorkcraftError as exc:
                 log.warning("leader lock connection lost (%s)", exc)
                 self._note_failure(exc)
@@ -86,7 +83,7 @@ class LeaderLock:
         with self._mutex:
             if self.held:
                 try:
-                    self._store.fetch_value("release_lock", {"name": self.name})
+                    self._store.call(lambda q: q.leader.release_lock(self.name))
                 except WorkcraftError:
                     log.debug("release_lock failed; the lock goes with the connection")
             self._drop()

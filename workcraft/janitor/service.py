@@ -9,62 +9,52 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import signal
-import socket
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
-from workcraft.db import DBConfig
+from workcraft.config.settings import Settings
+from workcraft.data import Database, RetryPolicy
 from workcraft.errors import WorkcraftError
+from workcraft.ids import default_process_id
 from workcraft.janitor.lock import LeaderLock
 from workcraft.janitor.sweeps import SWEEPS, Sweep, SweepResult
-from workcraft.settings import Settings
-from workcraft.store import RetryPolicy, Store
 
 log = logging.getLogger("workcraft.janitor")
 
-SWEEP_LOCK_WAIT = 5  # seconds
-
-
-def sweep_interval(settings: Settings, sweep: Sweep) -> float:
-    return {
-        "dead_peons": settings.DB_SETUP_CHECK_DEAD_WORKER_INTERVAL,
-        "self_correct": settings.DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL,
-        "reopen_failed": settings.DB_SETUP_RUN_REOPEN_FAILED_TASK_INTERVAL,
-    }[sweep.name]
+# Seconds a sweep waits for a row lock before giving up until its next run, so a peon frozen
+# mid-transaction cannot hold the janitor, or its shutdown.
+SWEEP_LOCK_WAIT = 5
 
 
 class Janitor:
     def __init__(
         self,
-        db_config: DBConfig,
+        db: Database,
         settings: Settings,
         janitor_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         settings.validate()
-        self.db_config = db_config
+        self.db = db
         self.settings = settings
-        self.janitor_id = janitor_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.janitor_id = janitor_id or default_process_id()
+        self.clock = clock
         self.stop_event = threading.Event()
-        self.lock = LeaderLock(db_config)
+        self.lock = LeaderLock(db)
         # One store per sweep: APScheduler runs each job in its own thread, never twice.
         # A sweep gives up after a short outage instead of waiting it out, so the next run
         # re-checks leadership first (the lock does not survive a server restart).
         sweep_retry = RetryPolicy(give_up_after=2.0, stop_event=self.stop_event)
-        # A sweep waits at most SWEEP_LOCK_WAIT_SECONDS for a row lock (then retries next
-        # run), so a peon frozen mid-transaction cannot hold the janitor, or its shutdown.
         self.sweeps: list[Sweep] = [
-            cls(
-                Store(db_config, sweep_retry, name=cls.name, lock_wait_timeout=SWEEP_LOCK_WAIT),
-                settings,
-            )
+            cls(db.store(cls.name, sweep_retry, lock_wait_timeout=SWEEP_LOCK_WAIT), settings)
             for cls in SWEEPS
         ]
         # Leadership lines are also logged locally; during an outage they are not worth
         # blocking a sweep thread for.
-        self.log_store = Store(db_config, sweep_retry, name="janitor")
+        self.log_store = db.store("janitor", sweep_retry)
         self.runs: dict[str, int] = {sweep.name: 0 for sweep in self.sweeps}
         self._leader = False
         self._leader_mutex = threading.Lock()
@@ -78,7 +68,7 @@ class Janitor:
     def _write_log(self, message: str) -> None:
         log.warning("%s", message)
         try:
-            self.log_store.execute("insert_log", {"message": message})
+            self.log_store.call(lambda q: q.janitor.add_log(message))
         except WorkcraftError as exc:
             log.error("could not write to logs: %s", exc)
 
@@ -99,7 +89,7 @@ class Janitor:
             if self.lock.check():
                 return True
             self._leader = False
-            self._lost_at = time.monotonic()
+            self._lost_at = self.clock()
         self._write_log(
             f"Janitor {self.janitor_id} lost leadership: its lock connection is gone; "
             "stopped sweeping"
@@ -109,7 +99,7 @@ class Janitor:
     def _may_contend(self, retry: float) -> bool:
         """After losing the lock, sit out two retry intervals so a standby (which tries
         every interval) takes over; we only take it back if nobody else did."""
-        return self._lost_at is None or time.monotonic() - self._lost_at >= 2 * retry
+        return self._lost_at is None or self.clock() - self._lost_at >= 2 * retry
 
     def step_down(self) -> None:
         with self._leader_mutex:
@@ -166,7 +156,7 @@ class Janitor:
                 self.run_sweep,
                 "interval",
                 args=[sweep],
-                seconds=sweep_interval(self.settings, sweep),
+                seconds=sweep.interval(),
                 id=sweep.name,
                 max_instances=1,
                 coalesce=True,

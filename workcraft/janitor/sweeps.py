@@ -1,6 +1,6 @@
-"""The three sweeps. Each is ``run_once(now=None) -> SweepResult``: plain conditional SQL in
-bounded batches, one transaction per batch, idempotent, and safe if two janitors overlap
-(every UPDATE re-checks the condition it acts on). APScheduler only calls them.
+"""The sweeps. Each is ``run_once(now=None) -> SweepResult``: plain conditional SQL in bounded
+batches, one transaction per batch, idempotent, and safe if two janitors overlap (every
+UPDATE re-checks the condition it acts on). APScheduler only calls them.
 
 ``now`` (a naive UTC datetime) replaces the database clock, so tests can move time instead
 of sleeping; by default the database's ``NOW(6)`` is used.
@@ -13,20 +13,16 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from typing import Any
 
-from workcraft.settings import Settings
-from workcraft.store import Cursor, Store
+from workcraft.config.settings import Settings
+from workcraft.data import Queries, Store
+from workcraft.data.rows import StrandedTask
 from workcraft.text import printable
 
 log = logging.getLogger("workcraft.janitor")
 
 # Batches per run: bounds one sweep's time; the next run continues where this one stopped.
 MAX_BATCHES_PER_RUN = 20
-
-
-def _us(seconds: float) -> int:
-    return round(seconds * 1_000_000)
 
 
 @dataclasses.dataclass
@@ -51,7 +47,11 @@ class Sweep(abc.ABC):
         self.settings = settings
 
     @abc.abstractmethod
-    def _batch(self, cur: Cursor, now: dt.datetime | None, result: SweepResult) -> int:
+    def interval(self) -> float:
+        """Seconds between runs (from the settings)."""
+
+    @abc.abstractmethod
+    def _batch(self, q: Queries, now: dt.datetime | None, result: SweepResult) -> int:
         """Handle one batch inside a transaction; return how many candidates it saw."""
 
     def run_once(self, now: dt.datetime | None = None) -> SweepResult:
@@ -61,10 +61,10 @@ class Sweep(abc.ABC):
             # A retried transaction starts from a clean result for its batch.
             batch = SweepResult(self.name)
 
-            def transaction(cur: Cursor, _attempt: int, batch: SweepResult = batch) -> int:
+            def transaction(q: Queries, _attempt: int, batch: SweepResult = batch) -> int:
                 batch.counts.clear()
                 batch.messages.clear()
-                return self._batch(cur, now, batch)
+                return self._batch(q, now, batch)
 
             seen = self.store.transaction(transaction)
             for key, value in batch.counts.items():
@@ -77,38 +77,30 @@ class Sweep(abc.ABC):
         return result
 
     @staticmethod
-    def _log(cur: Cursor, result: SweepResult, message: str) -> None:
-        cur.execute("insert_log", {"message": message})
+    def _log(q: Queries, result: SweepResult, message: str) -> None:
+        q.janitor.add_log(message)
         result.messages.append(message)
 
     def _requeue_or_fail(
-        self, cur: Cursor, task: dict[str, Any], reason: str, result: SweepResult
+        self, q: Queries, task: StrandedTask, reason: str, result: SweepResult
     ) -> None:
         """Give a task whose peon cannot finish it back to the queue, or stop a poison pill."""
-        crashes = int(task["crash_count"]) + 1
+        crashes = task.crash_count + 1
         limit = self.settings.TASK_MAX_CRASHES
+        name = printable(task.task_name)
         if crashes >= limit:
             message = (
                 f"its peon died or lost it while running it {crashes} times "
                 f"(TASK_MAX_CRASHES={limit}); last time: {reason}"
             )
             failure = json.dumps({"error_type": "PeonCrashed", "message": message})
-            params = {"id": task["id"], "attempt": task["attempt"], "result": failure}
-            if cur.execute("fail_crashed_task", params):
+            if q.janitor.fail_crashed(task, failure):
                 result.add("failed_poison_pill")
-                self._log(
-                    cur,
-                    result,
-                    f"Task {task['id']} ({printable(task['task_name'])}) marked FAILURE: {message}",
-                )
+                self._log(q, result, f"Task {task.id} ({name}) marked FAILURE: {message}")
             return
-        if cur.execute("requeue_crashed_task", {"id": task["id"], "attempt": task["attempt"]}):
+        if q.janitor.requeue(task):
             result.add("tasks_requeued")
-            self._log(
-                cur,
-                result,
-                f"Task {task['id']} ({printable(task['task_name'])}) reset to PENDING: {reason}",
-            )
+            self._log(q, result, f"Task {task.id} ({name}) reset to PENDING: {reason}")
 
 
 class DeadPeons(Sweep):
@@ -122,41 +114,31 @@ class DeadPeons(Sweep):
         # doing, not the peon's: declare nobody dead yet.
         self.restart_grace = restart_grace
 
-    def _batch(self, cur: Cursor, now: dt.datetime | None, result: SweepResult) -> int:
+    def interval(self) -> float:
+        return self.settings.DB_SETUP_CHECK_DEAD_WORKER_INTERVAL
+
+    def _batch(self, q: Queries, now: dt.datetime | None, result: SweepResult) -> int:
         threshold = self.settings.DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD
-        if self.restart_grace and now is None and self._server_uptime(cur) < threshold:
+        if self.restart_grace and now is None and q.janitor.server_uptime() < threshold:
             result.add("skipped_server_restarted")
             return 0
-        params = {
-            "now": now,
-            "threshold_us": _us(threshold),
-            "batch": self.settings.JANITOR_SWEEP_BATCH_SIZE,
-        }
-        peons = cur.fetch_all("dead_peons", params)
+        peons = q.janitor.silent_peons(
+            now=now, threshold=threshold, batch=self.settings.JANITOR_SWEEP_BATCH_SIZE
+        )
         for peon in peons:
-            declared = cur.execute(
-                "declare_peon_dead",
-                {"id": peon["id"], "now": now, "threshold_us": _us(threshold)},
-            )
-            if not declared:
+            if not q.janitor.declare_dead(peon_id=peon.id, now=now, threshold=threshold):
                 continue
-            silent = int(peon["silent_us"]) / 1_000_000
             result.add("peons_declared_dead")
             self._log(
-                cur,
+                q,
                 result,
-                f"Peon {printable(peon['id'])} declared dead: no heartbeat for {silent:.0f} s "
-                f"(limit {threshold:g} s); it was {peon['status']}",
+                f"Peon {printable(peon.id)} declared dead: no heartbeat for "
+                f"{peon.silent_s:.0f} s (limit {threshold:g} s); it was {peon.status}",
             )
-            reason = f"peon {printable(peon['id'])} missed heartbeats for {silent:.0f} s"
-            for task in cur.fetch_all("running_tasks_of_peon", {"worker_id": peon["id"]}):
-                self._requeue_or_fail(cur, task, reason, result)
+            reason = f"peon {printable(peon.id)} missed heartbeats for {peon.silent_s:.0f} s"
+            for task in q.janitor.running_tasks_of(peon.id):
+                self._requeue_or_fail(q, task, reason, result)
         return len(peons)
-
-    @staticmethod
-    def _server_uptime(cur: Cursor) -> float:
-        row = cur.fetch_one("server_uptime")
-        return float(row["Value"]) if row else float("inf")
 
 
 class SelfCorrect(Sweep):
@@ -165,13 +147,14 @@ class SelfCorrect(Sweep):
 
     name = "self_correct"
 
-    def _batch(self, cur: Cursor, now: dt.datetime | None, result: SweepResult) -> int:
-        tasks = cur.fetch_all(
-            "orphaned_running_tasks", {"batch": self.settings.JANITOR_SWEEP_BATCH_SIZE}
-        )
+    def interval(self) -> float:
+        return self.settings.DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL
+
+    def _batch(self, q: Queries, now: dt.datetime | None, result: SweepResult) -> int:
+        tasks = q.janitor.orphaned_running(batch=self.settings.JANITOR_SWEEP_BATCH_SIZE)
         for task in tasks:
-            reason = f"{task['reason']} (peon {printable(task['worker_id'])})"
-            self._requeue_or_fail(cur, task, reason, result)
+            reason = f"{task.reason} (peon {printable(task.worker_id)})"
+            self._requeue_or_fail(q, task, reason, result)
         return len(tasks)
 
 
@@ -180,34 +163,27 @@ class ReopenFailed(Sweep):
 
     name = "reopen_failed"
 
-    def backoff_seconds(self, retry_count: int) -> float:
-        multiplier = self.settings.DB_SETUP_BACKOFF_MULTIPLIER_SECONDS
-        cap = self.settings.DB_SETUP_BACKOFF_MAX_SECONDS
-        return float(min(multiplier * 2 ** (max(retry_count, 1) - 1), cap))
+    def interval(self) -> float:
+        return self.settings.DB_SETUP_RUN_REOPEN_FAILED_TASK_INTERVAL
 
-    def _batch(self, cur: Cursor, now: dt.datetime | None, result: SweepResult) -> int:
-        multiplier = self.settings.DB_SETUP_BACKOFF_MULTIPLIER_SECONDS
-        cap = self.settings.DB_SETUP_BACKOFF_MAX_SECONDS
-        params = {
-            "now": now,
-            "min_backoff_us": _us(min(multiplier, cap)),
-            "multiplier_us": _us(multiplier),
-            "max_us": _us(cap),
-            "max_crashes": self.settings.TASK_MAX_CRASHES,
-            "batch": self.settings.JANITOR_SWEEP_BATCH_SIZE,
-        }
-        tasks = cur.fetch_all("failed_tasks_due", params)
+    def _batch(self, q: Queries, now: dt.datetime | None, result: SweepResult) -> int:
+        tasks = q.janitor.retries_due(
+            now=now,
+            multiplier=self.settings.DB_SETUP_BACKOFF_MULTIPLIER_SECONDS,
+            cap=self.settings.DB_SETUP_BACKOFF_MAX_SECONDS,
+            max_crashes=self.settings.TASK_MAX_CRASHES,
+            batch=self.settings.JANITOR_SWEEP_BATCH_SIZE,
+        )
         for task in tasks:
-            if not cur.execute("reopen_failed_task", {"id": task["id"]}):
+            if not q.janitor.reopen(task.id):
                 continue
             result.add("tasks_reopened")
-            waited = int(task["waited_us"]) / 1_000_000
             self._log(
-                cur,
+                q,
                 result,
-                f"Task {task['id']} ({printable(task['task_name'])}) reopened for retry "
-                f"{task['retry_count']} of {task['retry_limit']} after {waited:.0f} s "
-                f"(backoff {self.backoff_seconds(int(task['retry_count'])):g} s)",
+                f"Task {task.id} ({printable(task.task_name)}) reopened for retry "
+                f"{task.retry_count} of {task.retry_limit} after {task.waited_s:.0f} s "
+                f"(backoff {task.backoff_s:g} s)",
             )
         return len(tasks)
 

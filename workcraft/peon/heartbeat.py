@@ -6,8 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from workcraft.data import Store
 from workcraft.errors import WorkcraftError
-from workcraft.store import Store
 
 log = logging.getLogger("workcraft.peon")
 
@@ -35,13 +35,12 @@ class Heartbeat(threading.Thread):
         self.interval = interval
         self.on_lost = on_lost
         self.stop_event = threading.Event()
-        self.beats = 0
 
     def beat(self) -> bool:
         """One heartbeat; False if our row is gone, OFFLINE or someone else's."""
-        matched = self.store.execute("heartbeat", {"id": self.peon_id, "session": self.session})
-        self.beats += 1
-        return matched > 0
+        return self.store.call(
+            lambda q: q.peons.heartbeat(peon_id=self.peon_id, session=self.session)
+        )
 
     def run(self) -> None:
         while not self.stop_event.wait(self.interval):

@@ -8,7 +8,7 @@ from typing import Any
 import mysql.connector
 from mysql.connector.constants import ClientFlag
 
-from workcraft.db import DBConfig
+from workcraft.config.database import DBConfig
 from workcraft.errors import DatabaseError
 
 log = logging.getLogger("workcraft.db")

@@ -16,31 +16,12 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from workcraft.core import Workcraft
+from workcraft.app import Workcraft
+from workcraft.data.rows import ClaimedTask, Outcome
 from workcraft.models import TaskStatus, decode_json
 from workcraft.payload import encode_json
 
 log = logging.getLogger("workcraft.peon")
-
-
-@dataclasses.dataclass(frozen=True)
-class ClaimedTask:
-    id: str
-    task_name: str
-    payload: Any  # raw column value
-    attempt: int  # the fencing token this run must present
-
-
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    task: ClaimedTask
-    status: TaskStatus
-    result_json: str
-    seconds: float
-
-    @property
-    def failed(self) -> bool:
-        return self.status is TaskStatus.FAILURE
 
 
 class InvalidTask(Exception):

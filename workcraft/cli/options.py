@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 import click
 
-from workcraft.db import DBConfig, get_db_config
-from workcraft.log_setup import LOG_FORMATS, configure_logging
-from workcraft.settings import Settings, load_settings
+from workcraft.config.database import DBConfig, get_db_config
+from workcraft.config.logs import LOG_FORMATS, configure_logging
+from workcraft.config.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,12 +9,10 @@ rewritten to ``setup-database-tables``, ``--workcraft-path x``, ``--no-read-from
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import click
 
-_TRUE = {"true", "1", "yes", "on", "y", "t"}
-_FALSE = {"false", "0", "no", "off", "n", "f", "none"}
+from workcraft.config.booleans import FALSE_WORDS, TRUE_WORDS
 
 
 def _bool_flags(params: Sequence[click.Parameter]) -> dict[str, tuple[str, str | None]]:
@@ -49,16 +47,16 @@ def normalise_args(args: Sequence[str], params: Sequence[click.Parameter]) -> li
         if option in flags:
             on, off = flags[option]
             negated = option != on
-            if not eq and i < len(tokens) and tokens[i].lower() in _TRUE | _FALSE:
+            if not eq and i < len(tokens) and tokens[i].lower() in TRUE_WORDS | FALSE_WORDS:
                 value, eq = tokens[i], "="
                 i += 1
             if eq:
                 lowered = value.strip().lower()
-                if lowered not in _TRUE | _FALSE:
+                if lowered not in TRUE_WORDS | FALSE_WORDS:
                     raise click.BadParameter(
                         f"{value!r} is not true or false", param_hint=f"'--{name}'"
                     )
-                truth = (lowered in _TRUE) != negated
+                truth = (lowered in TRUE_WORDS) != negated
                 if truth:
                     out.append(on)
                 elif off:
@@ -86,7 +84,3 @@ class CompatGroup(click.Group):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
         return (command.name if command else name), command, rest
-
-
-def kwargs_without_none(**kwargs: Any) -> dict[str, Any]:
-    return {key: value for key, value in kwargs.items() if value is not None}

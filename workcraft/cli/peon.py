@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from workcraft.cli_compat import CompatCommand
-from workcraft.cli_options import build_db_config, db_options, load_runtime, runtime_options
+from workcraft.cli.compat import CompatCommand
+from workcraft.cli.options import build_db_config, db_options, load_runtime, runtime_options
+from workcraft.data import Database
+from workcraft.ids import default_process_id
 from workcraft.loader import load_app
-from workcraft.peon import Peon, PeonOptions, default_worker_id
-
-log = logging.getLogger("workcraft.peon")
+from workcraft.peon import Peon, PeonOptions
 
 
 def split_queues(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -50,12 +50,12 @@ def peon_cmd(**kwargs: Any) -> None:
     config = build_db_config(kwargs)
     app = load_app(kwargs["workcraft_path"])
     options = PeonOptions(
-        worker_id=kwargs["worker_id"] or default_worker_id(),
+        worker_id=kwargs["worker_id"] or default_process_id(),
         queues=split_queues(kwargs["queues"]),
         concurrency=kwargs["concurrency"],
         burst=kwargs["burst"],
     )
-    peon = Peon(app, config, settings, options)
+    peon = Peon(app, Database(config), settings, options)
     peon.install_signal_handlers()
     code = peon.run()
     if peon.threads_busy():

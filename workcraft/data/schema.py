@@ -10,15 +10,14 @@ EVENT, no routine, no trigger, no global variable.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
 
-log = logging.getLogger("workcraft.schema")
+from workcraft.models import PeonStatus, TaskStatus
 
 SCHEMA_VERSION = 1
 
-TASK_STATUSES = ("PENDING", "RUNNING", "SUCCESS", "FAILURE", "INVALID")
-PEON_STATUSES = ("IDLE", "PREPARING", "WORKING", "OFFLINE")
+TASK_STATUSES = tuple(status.value for status in TaskStatus)
+PEON_STATUSES = tuple(status.value for status in PeonStatus)
 
 
 # Names, queues and worker ids compare byte for byte and without PAD SPACE ('x' <> 'x '), so

@@ -1,4 +1,4 @@
-"""Loads ``sql/queries.sql`` into named statements, once."""
+"""Loads the named statements of ``sql/*.sql`` once. Only the data layer uses them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import re
 from importlib import resources
 
 _HEADER = re.compile(r"^-- ([a-z_]+) --\s*$")
+SQL_FILES = ("tasks.sql", "peons.sql", "janitor.sql", "board.sql", "schema.sql")
 
 
 def parse_queries(text: str) -> dict[str, str]:
+    """``-- name --`` blocks into {name: sql}; comment lines inside a block are dropped."""
     queries: dict[str, str] = {}
     name: str | None = None
     lines: list[str] = []
@@ -32,8 +34,14 @@ def parse_queries(text: str) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def load_queries() -> dict[str, str]:
-    text = resources.files("workcraft").joinpath("sql/queries.sql").read_text("utf-8")
-    return parse_queries(text)
+    queries: dict[str, str] = {}
+    folder = resources.files("workcraft.data").joinpath("sql")
+    for file_name in SQL_FILES:
+        for name, sql in parse_queries(folder.joinpath(file_name).read_text("utf-8")).items():
+            if name in queries:
+                raise RuntimeError(f"query {name!r} is defined twice (second in {file_name})")
+            queries[name] = sql
+    return queries
 
 
 # What a marker repeats, and what it joins the copies with.
@@ -48,3 +56,9 @@ def expand(sql: str, **counts: int) -> str:
         piece, joiner = _REPEATS.get(marker, _LIST)
         sql = sql.replace("{" + marker + "}", joiner.join([piece] * max(count, 1)))
     return sql
+
+
+def statement(name: str, **counts: int) -> str:
+    """The SQL of one named statement, markers expanded: for EXPLAIN in tests and benchmarks
+    (running queries goes through the typed methods of ``Queries``)."""
+    return expand(load_queries()[name], **counts)

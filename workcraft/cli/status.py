@@ -8,10 +8,11 @@ from typing import Any
 import click
 from rich.console import Console
 
-from workcraft.board import log_table, peon_table, snapshot, task_table
-from workcraft.cli_compat import CompatCommand
-from workcraft.cli_options import build_db_config, db_options, load_runtime, runtime_options
-from workcraft.store import Store
+from workcraft.board import snapshot
+from workcraft.cli.compat import CompatCommand
+from workcraft.cli.options import build_db_config, db_options, load_runtime, runtime_options
+from workcraft.cli.render import log_table, peon_table, task_table
+from workcraft.data import Database
 
 
 @click.command("status", cls=CompatCommand)
@@ -22,8 +23,7 @@ from workcraft.store import Store
 def status_cmd(**kwargs: Any) -> None:
     """Task counts per queue and status, peons, and the latest janitor actions."""
     settings = load_runtime(kwargs)
-    config = build_db_config(kwargs)
-    with Store(config, name="status") as store:
+    with Database(build_db_config(kwargs)).store("status") as store:
         board = snapshot(store, settings.TASK_MAX_CRASHES, kwargs["log_lines"])
     if kwargs["as_json"]:
         click.echo(json.dumps(board.as_dict(), default=str))

@@ -1,0 +1,198 @@
+"""The producer API: enqueue tasks, read them back, wait for them.
+
+Nothing here opens a connection until a method is called; each thread gets its own
+connection per database (``close()`` closes this thread's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from workcraft.config.database import DBConfig, get_db_config
+from workcraft.data import Database, Queries, RetryPolicy, Store
+from workcraft.data.tasks import TaskRow
+from workcraft.errors import PayloadTooLarge
+from workcraft.models import Task
+from workcraft.payload import TaskSpec, build_row, coerce_spec
+
+# Rows per multi-row INSERT: big enough to amortise the commit, small enough for
+# max_allowed_packet with ordinary payloads (the size is checked anyway).
+DEFAULT_BATCH_SIZE = 1000
+
+
+class Producer:
+    """``send_task_sync`` and friends; mixed into the app class."""
+
+    def __init__(self, retry: RetryPolicy | None = None) -> None:
+        self._retry = retry
+        self._local = threading.local()
+        self._max_packets: dict[DBConfig, int] = {}
+
+    # -- connections --------------------------------------------------------------------
+    def _store(self, db_config: DBConfig | None) -> Store:
+        """One store per thread and database config, owned by this app."""
+        config = db_config or get_db_config()
+        stores: dict[DBConfig, Store] = getattr(self._local, "stores", None) or {}
+        self._local.stores = stores
+        store = stores.get(config)
+        if store is None:
+            store = stores[config] = Database(config).store("producer", self._retry)
+        return store
+
+    def close(self) -> None:
+        """Close this thread's producer connections."""
+        for store in (getattr(self._local, "stores", None) or {}).values():
+            store.close()
+        self._local.stores = {}
+
+    def _max_packet(self, store: Store) -> int:
+        """The server's max_allowed_packet, asked once per database."""
+        limit = self._max_packets.get(store.config)
+        if limit is None:
+            limit = self._max_packets[store.config] = store.call(
+                lambda q: q.schema.max_allowed_packet()
+            )
+        return limit
+
+    # -- producer API -------------------------------------------------------------------
+    def send_task_sync(
+        self,
+        task_name: str,
+        task_args: Sequence[Any] | None = None,
+        task_kwargs: Mapping[str, Any] | None = None,
+        prerun_handler_args: Sequence[Any] | None = None,
+        prerun_handler_kwargs: Mapping[str, Any] | None = None,
+        postrun_handler_args: Sequence[Any] | None = None,
+        postrun_handler_kwargs: Mapping[str, Any] | None = None,
+        retry_on_failure: bool = False,
+        db_config: DBConfig | None = None,
+        queue: str = "DEFAULT",
+        retry_limit: int = 3,
+    ) -> str:
+        """Enqueue one task and return its id. Bad arguments raise before any I/O."""
+        spec = TaskSpec(
+            task_name=task_name,
+            task_args=task_args,
+            task_kwargs=task_kwargs,
+            prerun_handler_args=prerun_handler_args,
+            prerun_handler_kwargs=prerun_handler_kwargs,
+            postrun_handler_args=postrun_handler_args,
+            postrun_handler_kwargs=postrun_handler_kwargs,
+            retry_on_failure=retry_on_failure,
+            retry_limit=retry_limit,
+            queue=queue,
+        )
+        return self.send_tasks_sync([spec], db_config=db_config)[0]
+
+    def send_tasks_sync(
+        self,
+        tasks: Iterable[TaskSpec | Mapping[str, Any]],
+        db_config: DBConfig | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> list[str]:
+        """Enqueue many tasks with multi-row INSERTs (one round trip and commit per batch)."""
+        rows = [build_row(coerce_spec(item)) for item in tasks]
+        if not rows:
+            return []
+        store = self._store(db_config)
+        limit = self._max_packet(store)
+        batches: list[list[TaskRow]] = [[]]
+        size = 0
+        for row in rows:
+            row_size = _row_bytes(row)
+            if row_size > limit:
+                raise PayloadTooLarge(
+                    f"task {row[1]!r}: payload of {row_size} bytes exceeds the server's "
+                    f"max_allowed_packet ({limit} bytes)"
+                )
+            if batches[-1] and (len(batches[-1]) >= batch_size or size + row_size > limit // 2):
+                batches.append([])
+                size = 0
+            batches[-1].append(row)
+            size += row_size
+        for batch in batches:
+            store.transaction(functools.partial(_insert_batch, batch))
+        return [row[0] for row in rows]
+
+    def get_task_sync(self, task_id: str, db_config: DBConfig | None = None) -> Task | None:
+        return self._store(db_config).call(lambda q: q.tasks.get(task_id))
+
+    def wait_for_task_sync(
+        self,
+        task_id: str,
+        db_config: DBConfig | None = None,
+        timeout: float | None = 60.0,
+        poll_interval: float = 0.2,
+    ) -> Task:
+        """Poll until the task is SUCCESS, FAILURE or INVALID; ``TimeoutError`` otherwise."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            task = self.get_task_sync(task_id, db_config)
+            final = _final(task_id, task, deadline, timeout)
+            if final is not None:
+                return final
+            time.sleep(poll_interval)
+
+    # -- asyncio twins ------------------------------------------------------------------
+    async def send_task(self, task_name: str, *args: Any, **kwargs: Any) -> str:
+        return await asyncio.to_thread(self.send_task_sync, task_name, *args, **kwargs)
+
+    async def send_tasks(
+        self, tasks: Iterable[TaskSpec | Mapping[str, Any]], **kw: Any
+    ) -> list[str]:
+        return await asyncio.to_thread(self.send_tasks_sync, list(tasks), **kw)
+
+    async def get_task(self, task_id: str, db_config: DBConfig | None = None) -> Task | None:
+        return await asyncio.to_thread(self.get_task_sync, task_id, db_config)
+
+    async def wait_for_task(
+        self,
+        task_id: str,
+        db_config: DBConfig | None = None,
+        timeout: float | None = 60.0,
+        poll_interval: float = 0.2,
+    ) -> Task:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            task = await self.get_task(task_id, db_config)
+            final = _final(task_id, task, deadline, timeout)
+            if final is not None:
+                return final
+            await asyncio.sleep(poll_interval)
+
+
+def _final(
+    task_id: str, task: Task | None, deadline: float | None, timeout: float | None
+) -> Task | None:
+    """``task`` once it is final, else None; raises when it is missing or time is up."""
+    if task is None:
+        raise LookupError(f"no task with id {task_id!r}")
+    if task.status.is_final:
+        return task
+    if deadline is not None and time.monotonic() >= deadline:
+        raise TimeoutError(f"task {task_id} still {task.status} after {timeout} s")
+    return None
+
+
+# Bytes of INSERT text around the values, with room to spare.
+_STATEMENT_OVERHEAD = 512
+
+
+def _row_bytes(row: TaskRow) -> int:
+    """What a row adds to the INSERT statement on the wire, in bytes (max_allowed_packet
+    counts bytes): UTF-8, plus one escape byte per quote or backslash."""
+    size = 0
+    for value in row:
+        text = str(value)
+        size += len(text.encode("utf-8")) + text.count("'") + text.count("\\") + 4
+    return size + _STATEMENT_OVERHEAD
+
+
+def _insert_batch(batch: list[TaskRow], q: Queries, attempt: int) -> int:
+    # A retry may follow a COMMIT whose acknowledgement was lost.
+    return q.tasks.insert(batch, retried=attempt > 1)

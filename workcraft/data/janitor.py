@@ -1,0 +1,110 @@
+"""What the janitor's sweeps read and change, and the ``logs`` table they write to.
+
+``now`` (naive UTC) stands in for the database clock when given, so tests move time instead
+of sleeping; ``None`` means the database's ``NOW(6)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from workcraft.data.cursor import Cursor
+from workcraft.data.rows import DueRetry, SilentPeon, StrandedTask
+
+
+def _us(seconds: float) -> int:
+    return round(seconds * 1_000_000)
+
+
+class JanitorQueries:
+    def __init__(self, cur: Cursor) -> None:
+        self._cur = cur
+
+    def add_log(self, message: str) -> None:
+        """One line a person reads in ``logs``."""
+        self._cur.execute("insert_log", {"message": message})
+
+    def server_uptime(self) -> float:
+        row = self._cur.fetch_one("server_uptime")
+        return float(row["Value"]) if row else float("inf")
+
+    # -- dead peons -----------------------------------------------------------------------
+    def silent_peons(
+        self, *, now: dt.datetime | None, threshold: float, batch: int
+    ) -> list[SilentPeon]:
+        """Peons (any status but OFFLINE) silent for longer than ``threshold``, locked."""
+        params = {"now": now, "threshold_us": _us(threshold), "batch": batch}
+        return [
+            SilentPeon(row["id"], row["status"], int(row["silent_us"]) / 1_000_000)
+            for row in self._cur.fetch_all("dead_peons", params)
+        ]
+
+    def declare_dead(self, *, peon_id: str, now: dt.datetime | None, threshold: float) -> bool:
+        """OFFLINE, if it is still silent (re-checked: another janitor may have been first)."""
+        params = {"id": peon_id, "now": now, "threshold_us": _us(threshold)}
+        return self._cur.execute("declare_peon_dead", params) > 0
+
+    def running_tasks_of(self, peon_id: str) -> list[StrandedTask]:
+        return [
+            StrandedTask(row["id"], row["task_name"], peon_id, row["attempt"], row["crash_count"])
+            for row in self._cur.fetch_all("running_tasks_of_peon", {"worker_id": peon_id})
+        ]
+
+    # -- orphaned RUNNING tasks -------------------------------------------------------------
+    def orphaned_running(self, *, batch: int) -> list[StrandedTask]:
+        return [
+            StrandedTask(
+                row["id"],
+                row["task_name"],
+                row["worker_id"],
+                row["attempt"],
+                row["crash_count"],
+                row["reason"],
+            )
+            for row in self._cur.fetch_all("orphaned_running_tasks", {"batch": batch})
+        ]
+
+    def requeue(self, task: StrandedTask) -> bool:
+        """Back to PENDING, counting the crash; only if it is still that RUNNING attempt."""
+        params = {"id": task.id, "attempt": task.attempt}
+        return self._cur.execute("requeue_crashed_task", params) > 0
+
+    def fail_crashed(self, task: StrandedTask, result_json: str) -> bool:
+        """FAILURE for good (poison pill); only if it is still that RUNNING attempt."""
+        params = {"id": task.id, "attempt": task.attempt, "result": result_json}
+        return self._cur.execute("fail_crashed_task", params) > 0
+
+    # -- retries ------------------------------------------------------------------------------
+    def retries_due(
+        self,
+        *,
+        now: dt.datetime | None,
+        multiplier: float,
+        cap: float,
+        max_crashes: int,
+        batch: int,
+    ) -> list[DueRetry]:
+        """FAILURE rows with retries left whose backoff ``min(multiplier * 2^(n-1), cap)``
+        has passed, locked (SKIP LOCKED)."""
+        params = {
+            "now": now,
+            "min_backoff_us": _us(min(multiplier, cap)),
+            "multiplier_us": _us(multiplier),
+            "max_us": _us(cap),
+            "max_crashes": max_crashes,
+            "batch": batch,
+        }
+        return [
+            DueRetry(
+                row["id"],
+                row["task_name"],
+                int(row["retry_count"]),
+                int(row["retry_limit"]),
+                int(row["waited_us"]) / 1_000_000,
+                float(row["backoff_us"]) / 1_000_000,
+            )
+            for row in self._cur.fetch_all("failed_tasks_due", params)
+        ]
+
+    def reopen(self, task_id: str) -> bool:
+        return self._cur.execute("reopen_failed_task", {"id": task_id}) > 0

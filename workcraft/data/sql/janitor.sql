@@ -1,0 +1,104 @@
+-- The janitor: its leader lock, its sweeps and the `logs` table they write to. A block
+-- starts with `-- name --`; the comment lines under it say why it is shaped that way.
+
+-- insert_log --
+INSERT INTO logs (message) VALUES (%(message)s)
+
+-- get_lock --
+-- The janitor leader lock lives on a connection of its own; the server frees it when that
+-- connection dies, which is what lets a standby take over.
+SELECT GET_LOCK(%(name)s, %(timeout)s)
+
+-- holds_lock --
+SELECT COALESCE(IS_USED_LOCK(%(name)s) = CONNECTION_ID(), 0)
+
+-- release_lock --
+SELECT RELEASE_LOCK(%(name)s)
+
+-- server_uptime --
+-- Silence that began with a server restart proves nothing: no peon could heartbeat then.
+SHOW GLOBAL STATUS LIKE 'Uptime'
+
+-- dead_peons --
+-- Any status but OFFLINE (WORKING included): a peon that stopped heartbeating is dead.
+-- SKIP LOCKED: a row locked by a live transaction is in use right now; a sweep must never
+-- queue behind a peon that was frozen mid-transaction (it tries again next run).
+-- status IN (...) + last_heartbeat is a range on ix_peon_status_heartbeat.
+SELECT id, status, TIMESTAMPDIFF(MICROSECOND, last_heartbeat, COALESCE(%(now)s, NOW(6))) AS silent_us
+FROM peon
+WHERE status IN ('IDLE', 'PREPARING', 'WORKING')
+  AND last_heartbeat < COALESCE(%(now)s, NOW(6)) - INTERVAL %(threshold_us)s MICROSECOND
+ORDER BY last_heartbeat
+LIMIT %(batch)s
+FOR UPDATE SKIP LOCKED
+
+-- declare_peon_dead --
+UPDATE peon SET status = 'OFFLINE', current_task = NULL, running_tasks = 0
+WHERE id = %(id)s AND status <> 'OFFLINE'
+  AND last_heartbeat < COALESCE(%(now)s, NOW(6)) - INTERVAL %(threshold_us)s MICROSECOND
+
+-- running_tasks_of_peon --
+-- Uses ix_bountyboard_worker (worker_id, status).
+SELECT id, task_name, attempt, crash_count FROM bountyboard
+WHERE worker_id = %(worker_id)s AND status = 'RUNNING'
+FOR UPDATE
+
+-- orphaned_running_tasks --
+-- RUNNING rows whose owner cannot be running them: peon row missing or OFFLINE, the id
+-- taken over by another process (session differs), or a one-slot peon whose current_task is
+-- another task. A live owner's rows never match: claim and completion change the task row
+-- and the peon row in one transaction. Range on ix_bountyboard_claim's status prefix.
+-- Never SKIP LOCKED here: a skipped (locked) peon row would LEFT JOIN as NULL and read as
+-- "peon row missing". Waits are bounded by the janitor's short innodb_lock_wait_timeout.
+SELECT b.id, b.task_name, b.worker_id, b.attempt, b.crash_count,
+       CASE
+         WHEN p.id IS NULL THEN 'peon row missing'
+         WHEN p.status = 'OFFLINE' THEN 'peon is OFFLINE'
+         WHEN b.peon_session IS NULL OR p.session IS NULL OR p.session <> b.peon_session
+           THEN 'peon id was taken over by another process'
+         ELSE 'peon is working on another task'
+       END AS reason
+FROM bountyboard b LEFT JOIN peon p ON p.id = b.worker_id
+WHERE b.status = 'RUNNING'
+  AND (p.id IS NULL
+       OR p.status = 'OFFLINE'
+       OR b.peon_session IS NULL OR p.session IS NULL OR p.session <> b.peon_session
+       OR (p.concurrency = 1 AND (p.current_task IS NULL OR p.current_task <> b.id)))
+ORDER BY b.created_at
+LIMIT %(batch)s
+FOR UPDATE
+
+-- requeue_crashed_task --
+UPDATE bountyboard
+SET status = 'PENDING', worker_id = NULL, peon_session = NULL, started_at = NULL,
+    crash_count = crash_count + 1
+WHERE id = %(id)s AND status = 'RUNNING' AND attempt = %(attempt)s
+
+-- fail_crashed_task --
+-- Poison pill: the task took its peon down TASK_MAX_CRASHES times; stop feeding it to peons.
+UPDATE bountyboard
+SET status = 'FAILURE', result = %(result)s, finished_at = NOW(6),
+    crash_count = crash_count + 1
+WHERE id = %(id)s AND status = 'RUNNING' AND attempt = %(attempt)s
+
+-- failed_tasks_due --
+-- FAILURE rows whose backoff min(MULT * 2^(retry_count-1), MAX) has passed; the backoff is
+-- computed here once and returned (backoff_us) for the log line. The finished_at bound (the
+-- smallest possible backoff) makes this a range on ix_bountyboard_finished; HAVING applies
+-- each row's own backoff.
+SELECT id, task_name, retry_count, retry_limit,
+       TIMESTAMPDIFF(MICROSECOND, finished_at, COALESCE(%(now)s, NOW(6))) AS waited_us,
+       LEAST(%(multiplier_us)s * POW(2, GREATEST(retry_count, 1) - 1), %(max_us)s) AS backoff_us
+FROM bountyboard
+WHERE status = 'FAILURE'
+  AND finished_at <= COALESCE(%(now)s, NOW(6)) - INTERVAL %(min_backoff_us)s MICROSECOND
+  AND retry_on_failure = 1 AND retry_count <= retry_limit AND crash_count < %(max_crashes)s
+HAVING waited_us >= backoff_us
+ORDER BY finished_at
+LIMIT %(batch)s
+FOR UPDATE SKIP LOCKED
+
+-- reopen_failed_task --
+UPDATE bountyboard SET status = 'PENDING', worker_id = NULL, peon_session = NULL,
+    started_at = NULL
+WHERE id = %(id)s AND status = 'FAILURE'

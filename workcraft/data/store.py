@@ -1,0 +1,215 @@
+"""The one object that owns a database connection: connecting, retrying, transactions.
+
+A ``Store`` holds one connection (use one per thread). ``call`` and ``transaction`` hand the
+caller a ``Queries`` object whose typed methods are the only way to run SQL. Transient errors
+(see ``failures``) are retried with exponential backoff under a ``RetryPolicy``; permanent
+ones raise one clear ``WorkcraftError`` at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import mysql.connector
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_delay,
+    stop_any,
+    stop_never,
+    wait_exponential,
+    wait_random,
+)
+
+from workcraft.config.database import DBConfig
+from workcraft.data.access import Queries
+from workcraft.data.connection import open_connection
+from workcraft.data.cursor import Cursor
+from workcraft.data.failures import (
+    as_connector_error,
+    is_transient,
+    short_message,
+    translate,
+)
+
+log = logging.getLogger("workcraft.db")
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """``give_up_after=None`` retries forever (peons, janitors); commands give up sooner."""
+
+    give_up_after: float | None = 3.0
+    max_backoff: float = 5.0
+    stop_event: threading.Event | None = None
+
+    @classmethod
+    def forever(cls, stop_event: threading.Event | None = None) -> RetryPolicy:
+        return cls(give_up_after=None, max_backoff=5.0, stop_event=stop_event)
+
+
+class Store:
+    """Owns one connection to the workcraft database and every call made on it."""
+
+    def __init__(
+        self,
+        config: DBConfig,
+        retry: RetryPolicy | None = None,
+        name: str = "db",
+        with_database: bool = True,
+        lock_wait_timeout: int | None = None,
+    ) -> None:
+        self.config = config
+        self.retry = retry or RetryPolicy()
+        self.name = name
+        self.with_database = with_database
+        self.lock_wait_timeout = lock_wait_timeout
+        self._conn: Any = None
+        self._outage = False
+        self._retrying: Retrying | None = None
+
+    # -- connection -------------------------------------------------------------------
+    def _connection(self) -> Any:
+        if self._conn is None:
+            self._conn = open_connection(
+                self.config, self.with_database, lock_wait_timeout=self.lock_wait_timeout
+            )
+        return self._conn
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # a dead socket cannot be closed politely
+                log.debug("error while closing connection", exc_info=True)
+
+    def connection_id(self) -> int:
+        return self.call(lambda q: q.schema.connection_id())
+
+    # -- retry machinery ---------------------------------------------------------------
+    def _stop(self) -> Any:
+        policy = self.retry
+        stops: list[Any] = []
+        if policy.give_up_after is not None:
+            stops.append(stop_after_delay(policy.give_up_after))
+        if policy.stop_event is not None:
+            event = policy.stop_event
+            stops.append(lambda _state: event.is_set())
+        return stop_any(*stops) if stops else stop_never
+
+    def _sleep(self, seconds: float) -> None:
+        if self.retry.stop_event is not None:
+            self.retry.stop_event.wait(seconds)
+        else:
+            threading.Event().wait(seconds)
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        self.close()
+        if isinstance(exc, mysql.connector.Error) and exc.errno in (1205, 1213):
+            log.debug("%s: %s, retrying", self.name, exc.msg)
+            return
+        if not self._outage:
+            self._outage = True
+            # Long-running processes say so once per outage; commands just give up quietly.
+            level = logging.WARNING if self.retry.give_up_after is None else logging.DEBUG
+            log.log(
+                level,
+                "%s: database %s unavailable (%s); reconnecting with backoff",
+                self.name,
+                self.config.describe(),
+                short_message(exc),
+            )
+
+    def _run(self, attempt: Callable[[], T]) -> T:
+        def guarded() -> T:
+            try:
+                return attempt()
+            except mysql.connector.Error:
+                raise
+            except Exception as exc:
+                converted = as_connector_error(exc)
+                if converted is None:
+                    raise
+                raise converted from exc
+
+        if self._retrying is None:  # built once: it is on every call's path
+            self._retrying = Retrying(
+                retry=retry_if_exception(is_transient),
+                wait=wait_exponential(multiplier=0.05, max=self.retry.max_backoff)
+                + wait_random(0, 0.1),
+                stop=self._stop(),
+                sleep=self._sleep,
+                before_sleep=self._before_sleep,
+                reraise=True,
+            )
+        try:
+            result = self._retrying(guarded)
+        except mysql.connector.Error as exc:
+            self.close()
+            raise translate(exc, self.config) from None
+        if self._outage:
+            self._outage = False
+            log.warning("%s: database %s is back", self.name, self.config.describe())
+        return result
+
+    # -- public API ---------------------------------------------------------------------
+    def call(self, fn: Callable[[Queries], T]) -> T:
+        """Run ``fn(queries)`` in autocommit mode (each statement commits on its own)."""
+
+        def attempt() -> T:
+            raw = self._connection().cursor()
+            try:
+                return fn(Queries(Cursor(raw)))
+            finally:
+                _close_quietly(raw)
+
+        return self._run(attempt)
+
+    def transaction(self, fn: Callable[[Queries, int], T]) -> T:
+        """Run ``fn(queries, attempt_number)`` in one transaction, retried as a whole.
+
+        ``attempt_number`` starts at 1, so a retry knows an earlier COMMIT may have landed.
+        """
+        attempts = 0
+
+        def attempt() -> T:
+            nonlocal attempts
+            attempts += 1
+            conn = self._connection()
+            conn.start_transaction()
+            raw = conn.cursor()
+            try:
+                value = fn(Queries(Cursor(raw)), attempts)
+            except BaseException:
+                _close_quietly(raw)
+                try:
+                    conn.rollback()
+                except Exception:
+                    log.debug("rollback failed", exc_info=True)
+                raise
+            _close_quietly(raw)
+            conn.commit()
+            return value
+
+        return self._run(attempt)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _close_quietly(cursor: Any) -> None:
+    try:
+        cursor.close()
+    except Exception:
+        log.debug("cursor close failed", exc_info=True)

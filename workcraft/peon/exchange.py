@@ -1,0 +1,166 @@
+"""One transaction per pass of the peon's loop: hand finished outcomes in, take new work.
+
+In order: (1) lock up to ``claim_limit`` claimable rows (SKIP LOCKED), (2) update our peon
+row, which proves we still own our id (a peon declared dead matches nothing and claims
+nothing), (3) write every outcome with one UPDATE fenced by session and attempt, (4) mark
+the locked rows RUNNING. One COMMIT covers all four.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+
+from workcraft.data import ClaimedTask, Outcome, Queries, Store
+from workcraft.errors import DatabaseError, DatabaseUnavailable
+from workcraft.peon.runner import unstorable
+from workcraft.text import printable
+
+log = logging.getLogger("workcraft.peon")
+
+
+@dataclasses.dataclass
+class ExchangeResult:
+    claimed: list[ClaimedTask]
+    fenced_out: list[Outcome]  # outcomes not written: the task was reclaimed while it ran
+    identity_lost: bool = False
+
+
+class Exchange:
+    def __init__(
+        self,
+        store: Store,
+        worker_id: str,
+        queues: Sequence[str],
+        task_names: Sequence[str],
+    ) -> None:
+        self.store = store
+        self.worker_id = worker_id
+        self.queues = tuple(queues)
+        self.task_names = tuple(task_names)
+
+    def work_available(self) -> bool:
+        """The idle poll: a plain read, no transaction, no locks."""
+
+        def probe(q: Queries) -> bool:
+            return any(
+                q.tasks.any_claimable(queue=queue, task_names=self.task_names)
+                for queue in self.queues
+            )
+
+        return self.store.call(probe)
+
+    def swap(
+        self,
+        session: str,
+        outcomes: list[Outcome],
+        running: list[str],
+        claim_limit: int,
+    ) -> ExchangeResult:
+        """Write ``outcomes`` and claim up to ``claim_limit``. ``running`` are the tasks still
+        in flight after these outcomes. An outcome the database refuses to store (a permanent
+        error, not an outage) is replaced by a FAILURE saying why, instead of killing the
+        peon; if even that fails, the task is given back."""
+        try:
+            return self._transact(session, outcomes, running, claim_limit)
+        except DatabaseError as exc:
+            if not outcomes or isinstance(exc, DatabaseUnavailable):
+                raise
+            log.error(
+                "writing %d outcome(s) failed: %s; writing them one by one", len(outcomes), exc
+            )
+        fenced_out: list[Outcome] = []
+        for outcome in outcomes:
+            fenced_out += self._write_alone(session, outcome, running)
+        result = self._transact(session, [], running, claim_limit)
+        result.fenced_out = fenced_out + result.fenced_out
+        return result
+
+    def _write_alone(
+        self,
+        session: str,
+        outcome: Outcome,
+        running: list[str],
+    ) -> list[Outcome]:
+        try:
+            return self._transact(session, [outcome], running, 0).fenced_out
+        except DatabaseUnavailable:
+            raise
+        except DatabaseError as exc:
+            replacement = unstorable(outcome, str(exc))
+        try:
+            return self._transact(session, [replacement], running, 0).fenced_out
+        except DatabaseUnavailable:
+            raise
+        except DatabaseError as exc:
+            log.error(
+                "task %s: no outcome could be stored (%s); giving it back", outcome.task.id, exc
+            )
+            self.release(session, [outcome.task])
+            return []
+
+    def _transact(
+        self,
+        session: str,
+        outcomes: list[Outcome],
+        running: list[str],
+        claim_limit: int,
+    ) -> ExchangeResult:
+        worker_id = self.worker_id
+
+        def transaction(q: Queries, attempt: int) -> ExchangeResult:
+            # Lock the rows we would claim first (SKIP LOCKED), so the peon row can be set
+            # to its final state in one statement that also proves we still own our id.
+            claimed = (
+                q.tasks.lock_claimable(
+                    queues=self.queues, task_names=self.task_names, limit=claim_limit
+                )
+                if claim_limit
+                else []
+            )
+            claimed_ids = [task.id for task in claimed]
+            owner = q.peons.update_state(
+                peon_id=worker_id,
+                session=session,
+                running=running + claimed_ids,
+                finished=len(outcomes),
+            )
+            fenced_out = (
+                q.tasks.complete(outcomes=outcomes, worker_id=worker_id, session=session)
+                if outcomes
+                else []
+            )
+            if not owner:
+                # The locked rows stay PENDING; COMMIT just releases their locks.
+                return ExchangeResult([], fenced_out, identity_lost=True)
+            if attempt > 1 and claim_limit:
+                # An earlier attempt's COMMIT may have landed unacknowledged: give back
+                # any rows it claimed for us that we never received.
+                q.tasks.release_all_but(worker_id=worker_id, session=session, keep=running)
+            if claimed_ids:
+                q.tasks.mark_running(task_ids=claimed_ids, worker_id=worker_id, session=session)
+            return ExchangeResult(claimed, fenced_out)
+
+        result = self.store.transaction(transaction)
+        for outcome in result.fenced_out:
+            log.warning(
+                "task %s %s: outcome %s not written: the task was reclaimed while it ran "
+                "(this peon no longer owns attempt %d)",
+                printable(outcome.task.task_name),
+                outcome.task.id,
+                outcome.status.value,
+                outcome.task.attempt,
+            )
+        return result
+
+    def release(self, session: str, tasks: list[ClaimedTask]) -> int:
+        """Give tasks we will not finish back to PENDING (fenced)."""
+
+        def release(q: Queries) -> int:
+            return sum(
+                q.tasks.release(task=task, worker_id=self.worker_id, session=session)
+                for task in tasks
+            )
+
+        return self.store.call(release)
