@@ -157,13 +157,9 @@ class Producer:
         timeout: float | None = 60.0,
         poll_interval: float = 0.2,
     ) -> Task:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            task = await self.get_task(task_id, db_config)
-            final = _final(task_id, task, deadline, timeout)
-            if final is not None:
-                return final
-            await asyncio.sleep(poll_interval)
+        return await asyncio.to_thread(
+            self.wait_for_task_sync, task_id, db_config, timeout, poll_interval
+        )
 
 
 def _final(
