@@ -142,6 +142,7 @@ def test_once_on_empty_tables_prints_every_sweep(procs: Procs) -> None:
         "dead_peons: nothing to do",
         "self_correct: nothing to do",
         "reopen_failed: nothing to do",
+        "schedules: nothing to do",
     ], done.stdout
 
 
@@ -180,7 +181,12 @@ def test_once_prints_what_it_did(procs: Procs, sql: SqlHelper) -> None:
 
     again = procs.run(["janitor", "--once", "--json"])
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout) == {"dead_peons": {}, "self_correct": {}, "reopen_failed": {}}
+    assert json.loads(again.stdout) == {
+        "dead_peons": {},
+        "self_correct": {},
+        "reopen_failed": {},
+        "schedules": {},
+    }
 
 
 def test_once_on_a_fresh_database(tmp_path: Path, empty_db_config: DBConfig) -> None:

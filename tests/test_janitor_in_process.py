@@ -119,4 +119,9 @@ def test_sweep_once_refuses_while_another_janitor_leads(
         sweep_once(Database(db_config), SETTINGS, "cron", lock_timeout=0.2)
     leader.step_down()
     results = sweep_once(Database(db_config), SETTINGS, "cron", lock_timeout=1)
-    assert [r.sweep for r in results] == ["dead_peons", "self_correct", "reopen_failed"]
+    assert [r.sweep for r in results] == [
+        "dead_peons",
+        "self_correct",
+        "reopen_failed",
+        "schedules",
+    ]

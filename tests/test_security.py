@@ -37,6 +37,7 @@ from security_helpers import (
 from workcraft.core import Workcraft
 from workcraft.data import RetryPolicy, Store
 from workcraft.data.migrate import setup_database_tables
+from workcraft.data.schema import TABLES
 from workcraft.db import DBConfig, get_db_config
 from workcraft.errors import DatabaseError, DatabaseUnavailable
 from workcraft.models import TaskStatus
@@ -528,13 +529,15 @@ def run_everything_as(app_config: DBConfig, sql: SqlHelper, workdir: Path) -> No
 
 
 @pytest.mark.slow
-def test_a_user_with_only_dml_on_the_three_tables_runs_everything(
+def test_a_user_with_only_dml_on_the_workcraft_tables_runs_everything(
     empty_db_config: DBConfig, tmp_path: Path
 ) -> None:
     setup_database_tables(empty_db_config)  # as root
     database = empty_db_config.database
     secret = distinctive_secret("dml")
-    grants = [(DML, f"`{database}`.`{table}`") for table in PUBLIC_TABLES]
+    # DML on each table the processes use (not even on workcraft_schema), nothing else.
+    app_tables = [table.name for table in TABLES if table.name != "workcraft_schema"]
+    grants = [(DML, f"`{database}`.`{table}`") for table in app_tables]
     with mysql_user(secret, grants) as user:
         app_config = dataclasses.replace(empty_db_config, user=user, password=secret)
         sql = SqlHelper(empty_db_config)

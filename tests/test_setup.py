@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,6 @@ import pytest
 from conftest import admin_connection, unique_db_name
 
 from workcraft.data.migrate import setup_database_tables
-from workcraft.data.queries import statement
 from workcraft.db import DBConfig
 
 PUBLIC_TABLES = ("bountyboard", "peon", "logs")
@@ -355,7 +353,7 @@ def test_restricted_user_can_upgrade_the_seed_schema(
     result = run_workcraft(["setup_database_tables", *seed_flags(restricted_user)], tmp_path)
     check_ok(result)
     assert query(database, "SELECT COUNT(*) FROM bountyboard") == [(3,)]
-    assert "ix_bountyboard_claim" in indexes_of(database, "bountyboard")
+    assert "ix_bountyboard_ready" in indexes_of(database, "bountyboard")
 
 
 # -- upgrading the original workcraft's schema in place --------------------------------------
@@ -451,7 +449,7 @@ def test_upgrade_seed_schema_in_place(seed_database: DBConfig, tmp_path: Path) -
     board_columns = columns_of(database, "bountyboard")
     assert {"attempt", "peon_session", "finished_at"} <= board_columns
     assert "session" in columns_of(database, "peon")
-    assert "ix_bountyboard_claim" in indexes_of(database, "bountyboard")
+    assert "ix_bountyboard_ready" in indexes_of(database, "bountyboard")
     assert query(database, "SELECT COUNT(*) FROM workcraft_schema") == [(1,)]
 
     # The constraints that contradicted the contract are gone: retries with retry_limit=1,
@@ -535,93 +533,3 @@ def test_help(tmp_path: Path, script: bool) -> None:
     result = run_workcraft(["--help"], tmp_path, script=script)
     check_ok(result)
     assert "setup-database-tables" in result.stdout
-
-
-# -- the claim query uses its index and locks only what it takes -----------------------------
-CLAIM_PARAMS = ("DEFAULT", "a", "b", 5)
-
-
-@pytest.fixture
-def backlog(db_config: DBConfig) -> DBConfig:
-    """~2,000 PENDING tasks in two queues (plus some finished ones), statistics fresh."""
-    base = dt.datetime(2024, 1, 1)
-    rows = []
-    for i in range(2200):
-        queue = "DEFAULT" if i % 2 == 0 else "other"
-        status = "SUCCESS" if i % 11 == 0 else "PENDING"
-        task_name = ("a", "b")[(i // 2) % 2]
-        created = base + dt.timedelta(seconds=i)
-        rows.append((str(uuid.uuid4()), status, task_name, queue, "{}", created))
-    conn: Any = admin_connection(db_config, db_config.database)
-    try:
-        cur = conn.cursor()
-        cur.executemany(
-            "INSERT INTO bountyboard (id, status, task_name, queue, payload, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            rows,
-        )
-        cur.execute("ANALYZE TABLE bountyboard")
-        cur.fetchall()
-    finally:
-        conn.close()
-    return db_config
-
-
-def claim_sql() -> str:
-    return statement("claim_select", names=2)
-
-
-def test_claim_query_uses_the_claim_index(backlog: DBConfig) -> None:
-    conn: Any = admin_connection(backlog, backlog.database)
-    try:
-        cur = conn.cursor(dictionary=True)
-        cur.execute("EXPLAIN " + claim_sql(), CLAIM_PARAMS)
-        plan = cur.fetchall()
-    finally:
-        conn.close()
-    assert len(plan) == 1, plan
-    row = plan[0]
-    assert row["key"] == "ix_bountyboard_claim", plan
-    assert row["type"] == "range", plan
-    assert "filesort" not in str(row["Extra"] or "").lower(), plan
-
-
-def test_claim_locks_only_the_rows_it_takes(backlog: DBConfig) -> None:
-    conn: Any = admin_connection(backlog, backlog.database)
-    try:
-        cur = conn.cursor()
-        cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        conn.autocommit = False
-        conn.start_transaction()
-        cur.execute(claim_sql(), ("DEFAULT", "a", "b", 1))
-        claimed = cur.fetchall()
-        assert len(claimed) == 1
-        # information_schema.INNODB_TRX is a cache refreshed at most every 0.1 s.
-        time.sleep(0.15)
-        cur.execute(
-            "SELECT trx_rows_locked FROM information_schema.INNODB_TRX "
-            "WHERE trx_mysql_thread_id = CONNECTION_ID()"
-        )
-        locked = cur.fetchall()
-        assert len(locked) == 1, locked
-        assert int(locked[0][0]) <= 3, locked
-        conn.rollback()
-    finally:
-        conn.close()
-
-
-def test_claim_takes_oldest_matching_rows_first(backlog: DBConfig) -> None:
-    conn: Any = admin_connection(backlog, backlog.database)
-    try:
-        cur = conn.cursor()
-        cur.execute(claim_sql(), CLAIM_PARAMS)
-        claimed_ids = [row[0] for row in cur.fetchall()]
-        cur.execute(
-            "SELECT id FROM bountyboard WHERE status = 'PENDING' AND queue = 'DEFAULT' "
-            "AND task_name IN ('a', 'b') ORDER BY created_at LIMIT 5"
-        )
-        expected = [row[0] for row in cur.fetchall()]
-    finally:
-        conn.close()
-    assert claimed_ids == expected
-    assert len(claimed_ids) == 5

@@ -1,4 +1,5 @@
-"""Typed views of the rows a person sees in the database."""
+"""Typed views of the rows a person sees in the database. Datetimes are naive UTC (the
+sessions workcraft opens are at UTC)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ class TaskStatus(str, enum.Enum):
     SUCCESS = "SUCCESS"
     FAILURE = "FAILURE"
     INVALID = "INVALID"
+    CANCELLED = "CANCELLED"
 
     @property
     def is_final(self) -> bool:
-        return self in (TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.INVALID)
+        """The row will not change by itself any more (a FAILURE with retries left may still
+        be reopened by the janitor: see ``Task.will_retry``)."""
+        return self not in (TaskStatus.PENDING, TaskStatus.RUNNING)
 
     def __str__(self) -> str:
         return self.value
@@ -33,16 +37,6 @@ class PeonStatus(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
-
-
-PAYLOAD_KEYS = (
-    "task_args",
-    "task_kwargs",
-    "prerun_handler_args",
-    "prerun_handler_kwargs",
-    "postrun_handler_args",
-    "postrun_handler_kwargs",
-)
 
 
 def decode_json(value: Any, parse_float: Callable[[str], Any] | None = None) -> Any:
@@ -76,6 +70,18 @@ class Task:
     updated_at: dt.datetime | None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    run_at: dt.datetime | None = None
+    priority: int = 0
+    unique_key: str | None = None
+
+    @property
+    def will_retry(self) -> bool:
+        """A FAILURE the janitor will reopen after its backoff."""
+        return (
+            self.status is TaskStatus.FAILURE
+            and self.retry_on_failure
+            and self.retry_count <= self.retry_limit
+        )
 
     @property
     def task_args(self) -> list[Any]:
@@ -105,4 +111,7 @@ class Task:
             updated_at=row["updated_at"],
             started_at=row.get("started_at"),
             finished_at=row.get("finished_at"),
+            run_at=row.get("run_at"),
+            priority=int(row.get("priority") or 0),
+            unique_key=row.get("unique_key"),
         )

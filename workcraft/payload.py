@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from workcraft.data.tasks import TaskRow
 from workcraft.ids import new_task_id
 
 MAX_NAME_LENGTH = 255
+# The run_at column is a TIMESTAMP: 1970-01-01 00:00:01 to 2038-01-19 03:14:07 UTC.
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+LATEST_RUN_AT = dt.datetime(2038, 1, 19, 3, 14, 7, tzinfo=dt.timezone.utc)
+# Priorities are stored in an INT column.
+PRIORITY_RANGE = (-(2**31), 2**31 - 1)
 # MariaDB's JSON_VALID refuses documents nested 32 levels or deeper (MySQL allows 100):
 # refuse them here with a clear error instead of a CHECK constraint failure later.
 MAX_JSON_DEPTH = 31
@@ -29,6 +37,10 @@ class TaskSpec:
     retry_on_failure: bool = False
     retry_limit: int = 3
     queue: str = "DEFAULT"
+    run_at: dt.datetime | None = None
+    delay: float | None = None
+    priority: int = 0
+    unique_key: str | None = None
 
 
 def _check_name(what: str, value: Any) -> str:
@@ -93,16 +105,58 @@ def encode_json(what: str, value: Any) -> str:
     return text
 
 
-def build_row(spec: TaskSpec) -> tuple[str, str, str, str, int, int]:
-    """The INSERT parameters for one task: (id, task_name, queue, payload, retry, limit)."""
+def _check_int(what: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _run_at_seconds(run_at: Any) -> str | None:
+    """``run_at`` as Unix seconds (text, microsecond precision); naive means UTC."""
+    if run_at is None:
+        return None
+    if not isinstance(run_at, dt.datetime):
+        raise TypeError(f"run_at must be a datetime, got {type(run_at).__name__} {run_at!r}")
+    aware = run_at if run_at.tzinfo is not None else run_at.replace(tzinfo=dt.timezone.utc)
+    if not _EPOCH < aware <= LATEST_RUN_AT:
+        raise ValueError(
+            f"run_at {run_at.isoformat()} is outside what the database can store "
+            f"(1970-01-01 to {LATEST_RUN_AT.isoformat()})"
+        )
+    delta = aware - _EPOCH
+    return f"{delta.days * 86400 + delta.seconds}.{delta.microseconds:06d}"
+
+
+def _delay_microseconds(delay: Any) -> int:
+    if delay is None:
+        return 0
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+        raise TypeError(f"delay must be a number of seconds, got {type(delay).__name__}")
+    if not math.isfinite(delay) or delay < 0:
+        raise ValueError(f"delay must be a finite number of seconds >= 0, got {delay!r}")
+    latest = (LATEST_RUN_AT - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    if delay > latest:
+        raise ValueError(f"delay of {delay:g} s reaches past {LATEST_RUN_AT.isoformat()}")
+    return round(delay * 1_000_000)
+
+
+def build_row(spec: TaskSpec) -> TaskRow:
+    """The INSERT parameters for one task (see ``TaskRow``). Every check happens here,
+    before any I/O."""
     task_name = _check_name("task_name", spec.task_name)
     queue = _check_name("queue", spec.queue)
     if not isinstance(spec.retry_on_failure, bool):
         raise TypeError("retry_on_failure must be True or False")
-    if isinstance(spec.retry_limit, bool) or not isinstance(spec.retry_limit, int):
-        raise TypeError("retry_limit must be an int")
-    if spec.retry_limit < 0:
+    if _check_int("retry_limit", spec.retry_limit) < 0:
         raise ValueError("retry_limit must be >= 0")
+    priority = _check_int("priority", spec.priority)
+    if not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
+        raise ValueError(f"priority must be between {PRIORITY_RANGE[0]} and {PRIORITY_RANGE[1]}")
+    if spec.run_at is not None and spec.delay is not None:
+        raise ValueError("give run_at or delay, not both")
+    run_at = _run_at_seconds(spec.run_at)
+    delay_us = _delay_microseconds(spec.delay)
+    unique_key = None if spec.unique_key is None else _check_name("unique_key", spec.unique_key)
     payload: dict[str, Any] = {}
     for key in ("task_args", "prerun_handler_args", "postrun_handler_args"):
         items = _as_list(key, getattr(spec, key))
@@ -115,13 +169,17 @@ def build_row(spec: TaskSpec) -> tuple[str, str, str, str, int, int]:
     payload.setdefault("task_args", [])
     payload.setdefault("task_kwargs", {})
     encoded = encode_json("task payload", payload)
-    return (
-        new_task_id(),
-        task_name,
-        queue,
-        encoded,
-        int(spec.retry_on_failure),
-        spec.retry_limit,
+    return TaskRow(
+        id=new_task_id(),
+        task_name=task_name,
+        queue=queue,
+        payload=encoded,
+        retry_on_failure=int(spec.retry_on_failure),
+        retry_limit=spec.retry_limit,
+        priority=priority,
+        run_at=run_at,
+        delay_us=delay_us,
+        unique_key=unique_key,
     )
 
 

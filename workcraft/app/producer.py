@@ -7,6 +7,7 @@ connection per database (``close()`` closes this thread's).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import threading
 import time
@@ -15,6 +16,7 @@ from typing import Any
 
 from workcraft.config.database import DBConfig, get_db_config
 from workcraft.data import Database, Queries, RetryPolicy, Store
+from workcraft.data.foreign import insert_on_connection
 from workcraft.data.tasks import TaskRow
 from workcraft.errors import PayloadTooLarge
 from workcraft.models import Task
@@ -73,8 +75,21 @@ class Producer:
         db_config: DBConfig | None = None,
         queue: str = "DEFAULT",
         retry_limit: int = 3,
+        *,
+        run_at: dt.datetime | None = None,
+        delay: float | None = None,
+        priority: int = 0,
+        unique_key: str | None = None,
+        connection: Any = None,
     ) -> str:
-        """Enqueue one task and return its id. Bad arguments raise before any I/O."""
+        """Enqueue one task and return its id. Bad arguments raise before any I/O.
+
+        ``run_at`` (aware, or naive = UTC) or ``delay`` (seconds): not claimed before then.
+        ``priority``: lower runs first within a queue. ``unique_key``: while a task with this
+        key is not finished, nothing is written and that task's id is returned.
+        ``connection``: a DB-API connection of the caller (mysql-connector, PyMySQL,
+        mysqlclient); the INSERT runs in *its* transaction and is never committed here.
+        """
         spec = TaskSpec(
             task_name=task_name,
             task_args=task_args,
@@ -86,38 +101,35 @@ class Producer:
             retry_on_failure=retry_on_failure,
             retry_limit=retry_limit,
             queue=queue,
+            run_at=run_at,
+            delay=delay,
+            priority=priority,
+            unique_key=unique_key,
         )
-        return self.send_tasks_sync([spec], db_config=db_config)[0]
+        return self.send_tasks_sync([spec], db_config=db_config, connection=connection)[0]
 
     def send_tasks_sync(
         self,
         tasks: Iterable[TaskSpec | Mapping[str, Any]],
         db_config: DBConfig | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        *,
+        connection: Any = None,
     ) -> list[str]:
-        """Enqueue many tasks with multi-row INSERTs (one round trip and commit per batch)."""
+        """Enqueue many tasks with multi-row INSERTs (one round trip and commit per batch);
+        returns their ids in order (for a unique key already held: the holder's id)."""
         rows = [build_row(coerce_spec(item)) for item in tasks]
         if not rows:
             return []
+        if connection is not None:
+            if db_config is not None:
+                raise ValueError("give db_config or connection, not both")
+            return insert_on_connection(connection, rows)
         store = self._store(db_config)
-        limit = self._max_packet(store)
-        batches: list[list[TaskRow]] = [[]]
-        size = 0
-        for row in rows:
-            row_size = _row_bytes(row)
-            if row_size > limit:
-                raise PayloadTooLarge(
-                    f"task {row[1]!r}: payload of {row_size} bytes exceeds the server's "
-                    f"max_allowed_packet ({limit} bytes)"
-                )
-            if batches[-1] and (len(batches[-1]) >= batch_size or size + row_size > limit // 2):
-                batches.append([])
-                size = 0
-            batches[-1].append(row)
-            size += row_size
-        for batch in batches:
-            store.transaction(functools.partial(_insert_batch, batch))
-        return [row[0] for row in rows]
+        ids: list[str] = []
+        for batch in _batches(rows, batch_size, self._max_packet(store)):
+            ids += store.transaction(functools.partial(_insert, batch))
+        return ids
 
     def get_task_sync(self, task_id: str, db_config: DBConfig | None = None) -> Task | None:
         return self._store(db_config).call(lambda q: q.tasks.get(task_id))
@@ -179,6 +191,26 @@ def _final(
 _STATEMENT_OVERHEAD = 512
 
 
+def _batches(rows: list[TaskRow], batch_size: int, max_packet: int) -> list[list[TaskRow]]:
+    """Rows grouped into INSERTs of at most ``batch_size`` rows and half the server's
+    ``max_allowed_packet``; a single row over the limit raises ``PayloadTooLarge``."""
+    batches: list[list[TaskRow]] = [[]]
+    size = 0
+    for row in rows:
+        row_size = _row_bytes(row)
+        if row_size > max_packet:
+            raise PayloadTooLarge(
+                f"task {row.task_name!r}: payload of {row_size} bytes exceeds the server's "
+                f"max_allowed_packet ({max_packet} bytes)"
+            )
+        if batches[-1] and (len(batches[-1]) >= batch_size or size + row_size > max_packet // 2):
+            batches.append([])
+            size = 0
+        batches[-1].append(row)
+        size += row_size
+    return batches
+
+
 def _row_bytes(row: TaskRow) -> int:
     """What a row adds to the INSERT statement on the wire, in bytes (max_allowed_packet
     counts bytes): UTF-8, plus one escape byte per quote or backslash."""
@@ -189,6 +221,5 @@ def _row_bytes(row: TaskRow) -> int:
     return size + _STATEMENT_OVERHEAD
 
 
-def _insert_batch(batch: list[TaskRow], q: Queries, attempt: int) -> int:
-    # A retry may follow a COMMIT whose acknowledgement was lost.
-    return q.tasks.insert(batch, retried=attempt > 1)
+def _insert(batch: list[TaskRow], q: Queries, _attempt: int) -> list[str]:
+    return q.tasks.insert(batch)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
+
+from workcraft.app.schedules import Schedule
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,9 +24,20 @@ class TaskRegistry:
     def __init__(self) -> None:
         self.tasks: dict[str, Callable[..., Any]] = {}
         self.handlers = Handlers()
+        self.schedules: dict[str, Schedule] = {}
 
-    def task(self, name: str | None = None) -> Callable[[F], F]:
-        """Register a sync or async function under ``name`` (default: its ``__name__``)."""
+    def task(
+        self,
+        name: str | None = None,
+        *,
+        cron: str | None = None,
+        every: float | None = None,
+    ) -> Callable[[F], F]:
+        """Register a sync or async function under ``name`` (default: its ``__name__``).
+
+        ``cron`` ("*/5 * * * *", UTC) or ``every`` (seconds): also run it on that schedule,
+        without arguments (``app.schedule`` gives a schedule arguments).
+        """
 
         def decorate(fn: F) -> F:
             task_name = name or fn.__name__
@@ -33,10 +46,45 @@ class TaskRegistry:
             existing = self.tasks.get(task_name)
             if existing is not None and existing is not fn:
                 raise ValueError(f"task {task_name!r} is already registered")
+            if cron is not None or every is not None:
+                self._add_schedule(Schedule(task_name, task_name, cron=cron, every=every))
             self.tasks[task_name] = fn
             return fn
 
         return decorate
+
+    def schedule(
+        self,
+        schedule_name: str,
+        task_name: str,
+        *,
+        cron: str | None = None,
+        every: float | None = None,
+        task_args: Sequence[Any] = (),
+        task_kwargs: Mapping[str, Any] | None = None,
+        queue: str = "DEFAULT",
+        priority: int = 0,
+    ) -> Schedule:
+        """Run ``task_name`` with these arguments on a schedule. Peons running this app
+        register it when they start; the janitor enqueues each occurrence once."""
+        schedule = Schedule(
+            schedule_name,
+            task_name,
+            cron=cron,
+            every=every,
+            task_args=task_args,
+            task_kwargs=dict(task_kwargs or {}),
+            queue=queue,
+            priority=priority,
+        )
+        self._add_schedule(schedule)
+        return schedule
+
+    def _add_schedule(self, schedule: Schedule) -> None:
+        existing = self.schedules.get(schedule.name)
+        if existing is not None and existing != schedule:
+            raise ValueError(f"schedule {schedule.name!r} is already defined differently")
+        self.schedules[schedule.name] = schedule
 
     def _handler(self, kind: str) -> Callable[[F], F]:
         def decorate(fn: F) -> F:

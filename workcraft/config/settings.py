@@ -35,6 +35,8 @@ class Settings:
     DB_SETUP_CHECK_DEAD_WORKER_INTERVAL: float = 10
     JANITOR_LEADER_RETRY_INTERVAL: float = 5
     JANITOR_SWEEP_BATCH_SIZE: int = 500
+    # How often the leader looks for due occurrences of recurring schedules.
+    JANITOR_SCHEDULE_INTERVAL: float = 1
     # A task whose peon died while running it this many times is failed, not retried again.
     TASK_MAX_CRASHES: int = 3
 
@@ -55,6 +57,7 @@ class Settings:
             "DB_SETUP_RUN_REOPEN_FAILED_TASK_INTERVAL",
             "DB_SETUP_CHECK_DEAD_WORKER_INTERVAL",
             "JANITOR_LEADER_RETRY_INTERVAL",
+            "JANITOR_SCHEDULE_INTERVAL",
         ):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"{source}: {key} must be greater than 0")

@@ -12,6 +12,9 @@ Params = Sequence[Any] | dict[str, Any]
 
 
 class Cursor:
+    """Any DB-API cursor with the ``%s`` / ``%(name)s`` paramstyle (mysql-connector,
+    PyMySQL, mysqlclient): the producer also runs on a caller's own connection."""
+
     def __init__(self, raw: Any) -> None:
         self._raw = raw
         self._queries = load_queries()
@@ -23,7 +26,7 @@ class Cursor:
     def execute(self, name: str, params: Params = (), **expansions: int) -> int:
         """Run a statement; returns the matched row count."""
         self._raw.execute(self._sql(name, expansions), params)
-        if self._raw.with_rows:
+        if self._raw.description is not None:
             self._raw.fetchall()
         return int(self._raw.rowcount)
 
@@ -48,5 +51,5 @@ class Cursor:
     def raw_execute(self, statement: str) -> None:
         """DDL built by ``schema.py`` from constants and quoted identifiers, never values."""
         self._raw.execute(statement)
-        if self._raw.with_rows:
+        if self._raw.description is not None:
             self._raw.fetchall()

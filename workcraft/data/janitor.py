@@ -106,5 +106,6 @@ class JanitorQueries:
             for row in self._cur.fetch_all("failed_tasks_due", params)
         ]
 
-    def reopen(self, task_id: str) -> bool:
-        return self._cur.execute("reopen_failed_task", {"id": task_id}) > 0
+    def reopen(self, task_id: str, now: dt.datetime | None) -> bool:
+        """Back to PENDING, runnable from ``now``."""
+        return self._cur.execute("reopen_failed_task", {"id": task_id, "now": now}) > 0

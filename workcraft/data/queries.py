@@ -7,7 +7,6 @@ import re
 from importlib import resources
 
 _HEADER = re.compile(r"^-- ([a-z_]+) --\s*$")
-SQL_FILES = ("tasks.sql", "peons.sql", "janitor.sql", "board.sql", "schema.sql")
 
 
 def parse_queries(text: str) -> dict[str, str]:
@@ -36,10 +35,12 @@ def parse_queries(text: str) -> dict[str, str]:
 def load_queries() -> dict[str, str]:
     queries: dict[str, str] = {}
     folder = resources.files("workcraft.data").joinpath("sql")
-    for file_name in SQL_FILES:
-        for name, sql in parse_queries(folder.joinpath(file_name).read_text("utf-8")).items():
+    for file in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if not file.name.endswith(".sql"):
+            continue
+        for name, sql in parse_queries(file.read_text("utf-8")).items():
             if name in queries:
-                raise RuntimeError(f"query {name!r} is defined twice (second in {file_name})")
+                raise RuntimeError(f"query {name!r} is defined twice (second in {file.name})")
             queries[name] = sql
     return queries
 

@@ -14,7 +14,7 @@ import re
 
 from workcraft.models import PeonStatus, TaskStatus
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TASK_STATUSES = tuple(status.value for status in TaskStatus)
 PEON_STATUSES = tuple(status.value for status in PeonStatus)
@@ -37,6 +37,8 @@ class Column:
     name: str
     type: str  # normalised, as information_schema.COLUMNS.COLUMN_TYPE shows it
     rest: str  # NULL-ness, defaults, collation
+    # Run once, right after the column is added to an existing table (a constant statement).
+    backfill: str | None = None
 
     def ddl(self, binary_collation: str = DEFAULT_BINARY_COLLATION) -> str:
         rest = self.rest.replace(BINARY_COLLATION_TOKEN, binary_collation)
@@ -47,6 +49,10 @@ class Column:
 class Index:
     name: str
     columns: str
+    unique: bool = False
+
+    def ddl(self) -> str:
+        return f"{'UNIQUE ' if self.unique else ''}KEY `{self.name}` ({self.columns})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,11 +61,12 @@ class Table:
     columns: tuple[Column, ...]
     primary_key: str
     indexes: tuple[Index, ...] = ()
+    obsolete_indexes: tuple[str, ...] = ()
 
     def create_ddl(self, binary_collation: str = DEFAULT_BINARY_COLLATION) -> str:
         parts = [column.ddl(binary_collation) for column in self.columns]
         parts.append(f"PRIMARY KEY ({self.primary_key})")
-        parts += [f"KEY `{index.name}` ({index.columns})" for index in self.indexes]
+        parts += [index.ddl() for index in self.indexes]
         body = ",\n  ".join(parts)
         return (
             f"CREATE TABLE IF NOT EXISTS `{self.name}` (\n  {body}\n)"
@@ -69,15 +76,28 @@ class Table:
 
 BIN = f"CHARACTER SET utf8mb4 COLLATE {BINARY_COLLATION_TOKEN}"
 
+# A task holds its unique key while it is not finished: PENDING, RUNNING, or FAILURE with a
+# retry to come. Derived by the server from the row itself, so it can never drift; the unique
+# index on it is what makes ``unique_key`` safe against racing producers.
+_HOLDS_UNIQUE_KEY = (
+    "`status` IN ('PENDING','RUNNING') OR (`status` = 'FAILURE' AND `retry_on_failure` = 1"
+    " AND `retry_count` <= `retry_limit`)"
+)
+_WAITS_FOR_RETRY = (
+    "`status` = 'FAILURE' AND `retry_on_failure` = 1 AND `retry_count` <= `retry_limit`"
+)
+
 BOUNTYBOARD = Table(
     name="bountyboard",
     columns=(
         Column("id", "char(36)", "NOT NULL DEFAULT (UUID())"),
         Column("status", _enum(TASK_STATUSES), "NOT NULL DEFAULT 'PENDING'"),
-        Column("created_at", "datetime(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
+        # TIMESTAMP, not DATETIME: stored as UTC and converted per session, so a plain-SQL
+        # producer in a +05:00 session means the same instant as one in UTC.
+        Column("created_at", "timestamp(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
         Column(
             "updated_at",
-            "datetime(6)",
+            "timestamp(6)",
             "NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)",
         ),
         Column("task_name", "varchar(255)", f"{BIN} NOT NULL"),
@@ -94,19 +114,47 @@ BOUNTYBOARD = Table(
         Column("crash_count", "int", "NOT NULL DEFAULT 0"),
         # The peon process (not just its id) that holds a RUNNING task.
         Column("peon_session", "char(36)", "NULL DEFAULT NULL"),
-        Column("started_at", "datetime(6)", "NULL DEFAULT NULL"),
-        Column("finished_at", "datetime(6)", "NULL DEFAULT NULL"),
+        Column("started_at", "timestamp(6)", "NULL DEFAULT NULL"),
+        Column("finished_at", "timestamp(6)", "NULL DEFAULT NULL"),
+        # Not claimed before this instant; reopened retries get the time they were reopened.
+        # Tasks waiting in an upgraded database keep their order: run_at = created_at.
+        Column(
+            "run_at",
+            "timestamp(6)",
+            "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)",
+            backfill="UPDATE `bountyboard` SET `run_at` = `created_at` WHERE `status` = 'PENDING'",
+        ),
+        # Lower runs first within a queue, then the earliest run_at.
+        Column("priority", "int", "NOT NULL DEFAULT 0"),
+        Column("unique_key", "varchar(255)", f"{BIN} NULL DEFAULT NULL"),
+        Column(
+            "unique_active",
+            "varchar(255)",
+            f"{BIN} GENERATED ALWAYS AS "
+            f"(CASE WHEN {_HOLDS_UNIQUE_KEY} THEN `unique_key` END) STORED",
+        ),
+        Column(
+            "retry_pending_since",
+            "timestamp(6)",
+            f"GENERATED ALWAYS AS (IF({_WAITS_FOR_RETRY}, `finished_at`, NULL)) STORED",
+        ),
     ),
     primary_key="`id`",
     indexes=(
-        # Claim: WHERE status='PENDING' AND queue=? ORDER BY created_at: same order, same
-        # direction, so LIMIT n reads and locks n rows, not the whole backlog.
-        Index("ix_bountyboard_claim", "`status`, `queue`, `created_at`"),
-        # Reopen-failed sweep: WHERE status='FAILURE' AND finished_at <= ?.
+        # Claim: WHERE status='PENDING' AND queue=? AND priority=? AND run_at <= now ORDER BY
+        # run_at: an exact range per priority, so LIMIT n reads and locks n rows, whatever
+        # else waits (a big backlog, a million rows scheduled for later).
+        Index("ix_bountyboard_ready", "`status`, `queue`, `priority`, `run_at`"),
+        # Retention and operator listings by status and age.
         Index("ix_bountyboard_finished", "`status`, `finished_at`"),
         # A peon's own tasks (dead-peon sweep, orphan release).
         Index("ix_bountyboard_worker", "`worker_id`, `status`"),
+        # Reopen-failed sweep: only rows waiting for a retry are in this index's range.
+        Index("ix_bountyboard_retry", "`retry_pending_since`"),
+        Index("ux_bountyboard_unique_active", "`unique_active`", unique=True),
     ),
+    # Replaced by ix_bountyboard_ready (the claim order gained priority and run_at).
+    obsolete_indexes=("ix_bountyboard_claim",),
 )
 
 PEON = Table(
@@ -114,7 +162,7 @@ PEON = Table(
     columns=(
         Column("id", "varchar(255)", f"{BIN} NOT NULL"),
         Column("status", _enum(PEON_STATUSES), "NOT NULL DEFAULT 'IDLE'"),
-        Column("last_heartbeat", "datetime(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
+        Column("last_heartbeat", "timestamp(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
         Column("current_task", "char(36)", "NULL DEFAULT NULL"),
         Column("queues", "text", "NULL DEFAULT NULL"),
         Column("hostname", "varchar(255)", "NULL DEFAULT NULL"),
@@ -123,7 +171,7 @@ PEON = Table(
         Column("concurrency", "int", "NOT NULL DEFAULT 1"),
         Column("running_tasks", "int", "NOT NULL DEFAULT 0"),
         Column("tasks_done", "bigint", "NOT NULL DEFAULT 0"),
-        Column("started_at", "datetime(6)", "NULL DEFAULT NULL"),
+        Column("started_at", "timestamp(6)", "NULL DEFAULT NULL"),
     ),
     primary_key="`id`",
     indexes=(Index("ix_peon_status_heartbeat", "`status`, `last_heartbeat`"),),
@@ -134,23 +182,46 @@ LOGS = Table(
     columns=(
         Column("id", "bigint", "NOT NULL AUTO_INCREMENT"),
         Column("message", "text", "NOT NULL"),
-        Column("created_at", "datetime(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
+        Column("created_at", "timestamp(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
     ),
     primary_key="`id`",
     indexes=(Index("ix_logs_created_at", "`created_at`"),),
+)
+
+SCHEDULES = Table(
+    name="schedules",
+    columns=(
+        Column("name", "varchar(255)", f"{BIN} NOT NULL"),
+        Column("task_name", "varchar(255)", f"{BIN} NOT NULL"),
+        Column("cron", "varchar(255)", "NULL DEFAULT NULL"),
+        Column("every_seconds", "double", "NULL DEFAULT NULL"),
+        Column("payload", "json", "NOT NULL DEFAULT ('{}')"),
+        Column("queue", "varchar(255)", f"{BIN} NOT NULL DEFAULT 'DEFAULT'"),
+        Column("priority", "int", "NOT NULL DEFAULT 0"),
+        # The next occurrence to enqueue; NULL until the janitor computes it (new or changed).
+        Column("next_run_at", "timestamp(6)", "NULL DEFAULT NULL"),
+        # The last occurrence enqueued, and its task: the guard against enqueueing it twice.
+        Column("last_run_at", "timestamp(6)", "NULL DEFAULT NULL"),
+        Column("last_task_id", "char(36)", "NULL DEFAULT NULL"),
+        # Off when no live peon has registered it for a while (removed from the code).
+        Column("active", "tinyint(1)", "NOT NULL DEFAULT 1"),
+        Column("seen_at", "timestamp(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
+        Column("created_at", "timestamp(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
+    ),
+    primary_key="`name`",
+    indexes=(Index("ix_schedules_due", "`active`, `next_run_at`"),),
 )
 
 SCHEMA_TABLE = Table(
     name="workcraft_schema",
     columns=(
         Column("version", "int", "NOT NULL"),
-        Column("applied_at", "datetime(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
+        Column("applied_at", "timestamp(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
     ),
     primary_key="`version`",
 )
 
-TABLES = (PEON, BOUNTYBOARD, LOGS, SCHEMA_TABLE)
-PUBLIC_TABLES = ("bountyboard", "peon", "logs")
+TABLES = (PEON, BOUNTYBOARD, LOGS, SCHEDULES, SCHEMA_TABLE)
 
 # Constraints of the original workcraft that contradict this contract: the foreign key from
 # bountyboard.worker_id to peon.id (blocks widening ids, and deleting peons) and a check that
@@ -212,15 +283,18 @@ def upgrade_statements(
             statements.append(
                 f"ALTER TABLE `{table.name}` ADD COLUMN {column.ddl(binary_collation)}"
             )
+            if column.backfill:
+                statements.append(column.backfill)
         elif normalise_type(current) != normalise_type(column.type):
             statements.append(
                 f"ALTER TABLE `{table.name}` MODIFY COLUMN {column.ddl(binary_collation)}"
             )
+    for name in table.obsolete_indexes:
+        if name in existing_indexes:
+            statements.append(f"ALTER TABLE `{table.name}` DROP KEY {quote_identifier(name)}")
     for index in table.indexes:
         if index.name not in existing_indexes:
-            statements.append(
-                f"ALTER TABLE `{table.name}` ADD KEY `{index.name}` ({index.columns})"
-            )
+            statements.append(f"ALTER TABLE `{table.name}` ADD {index.ddl()}")
     return statements
 
 

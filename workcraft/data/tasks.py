@@ -2,51 +2,108 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from workcraft.data.cursor import Cursor
 from workcraft.data.rows import ClaimedTask, Outcome
 from workcraft.models import Task
 
-# The INSERT columns of a task row, in order: (id, task_name, queue, payload,
-# retry_on_failure, retry_limit). ``workcraft.payload.build_row`` makes them.
-TaskRow = tuple[str, str, str, str, int, int]
+
+class TaskRow(NamedTuple):
+    """The INSERT parameters of one task, in statement order (``payload.build_row``)."""
+
+    id: str
+    task_name: str
+    queue: str
+    payload: str
+    retry_on_failure: int
+    retry_limit: int
+    priority: int
+    run_at: str | None  # Unix seconds, or None for "after the delay"
+    delay_us: int
+    unique_key: str | None
+
+
+# Below every INT priority: "from the most urgent one".
+_BEFORE_ALL_PRIORITIES = -(2**31) - 1
 
 
 class TaskQueries:
     def __init__(self, cur: Cursor) -> None:
         self._cur = cur
 
-    def insert(self, rows: Sequence[TaskRow], *, retried: bool = False) -> int:
-        """One multi-row INSERT. ``retried``: an earlier attempt's COMMIT may have landed, so
-        rows already there (our ids) are skipped instead of failing on the duplicate key."""
-        return self._cur.executemany("insert_task_if_missing" if retried else "insert_task", rows)
+    def insert(self, rows: Sequence[TaskRow]) -> list[str]:
+        """One multi-row INSERT; returns each row's task id. A row whose unique key a live
+        task holds is not written: its id is that task's. Rows already there (a retried
+        batch whose COMMIT landed unacknowledged) are skipped."""
+        self._cur.executemany("insert_task", rows)
+        keys = list(dict.fromkeys(row.unique_key for row in rows if row.unique_key))
+        if not keys:
+            return [row.id for row in rows]
+        holders: dict[str, str] = {
+            found["unique_active"]: found["id"]
+            for found in self._cur.fetch_all("unique_key_holders", keys, keys=len(keys))
+        }
+        return [holders.get(row.unique_key, row.id) if row.unique_key else row.id for row in rows]
 
     def get(self, task_id: str) -> Task | None:
         row = self._cur.fetch_one("get_task", {"id": task_id})
         return Task.from_row(row) if row else None
 
-    def any_claimable(self, *, queue: str, task_names: Sequence[str]) -> bool:
-        """A plain read (no locks): is there a PENDING task we could take?"""
-        params = [queue, *task_names]
-        return bool(self._cur.fetch_value("claim_probe", params, names=len(task_names)))
+    def any_claimable(
+        self, *, queue: str, task_names: Sequence[str], now: dt.datetime | None = None
+    ) -> bool:
+        """A plain read (no locks): is there a due PENDING task we could take? One index
+        dive per priority whose rows all wait for a later time (usually none)."""
+        after = _BEFORE_ALL_PRIORITIES
+        while True:
+            params = [now, queue, after, *task_names]
+            row = self._cur.fetch_one("claim_probe", params, names=len(task_names))
+            if row is None:
+                return False
+            if row["due"]:
+                return True
+            after = int(row["priority"])
 
     def lock_claimable(
-        self, *, queues: Sequence[str], task_names: Sequence[str], limit: int
+        self,
+        *,
+        queues: Sequence[str],
+        task_names: Sequence[str],
+        limit: int,
+        now: dt.datetime | None = None,
     ) -> list[ClaimedTask]:
-        """Lock up to ``limit`` PENDING rows, oldest first, queue by queue (SKIP LOCKED).
-        The returned attempt is the one ``mark_running`` gives them."""
+        """Lock up to ``limit`` due PENDING rows (SKIP LOCKED): queue by queue in the order
+        given, within a queue the lowest priority first, then the earliest run_at. Usually
+        one statement; a claim that comes up short walks on to the next priorities. The
+        returned attempt is the one ``mark_running`` gives them."""
         claimed: list[ClaimedTask] = []
+        names = len(task_names)
         for queue in queues:
-            params = [queue, *task_names, limit - len(claimed)]
-            for row in self._cur.fetch_all("claim_select", params, names=len(task_names)):
-                claimed.append(
-                    ClaimedTask(row["id"], row["task_name"], row["payload"], row["attempt"] + 1)
-                )
+            want = limit - len(claimed)
+            params = [queue, queue, now, *task_names, want]
+            rows = self._cur.fetch_all("claim_most_urgent", params, names=names)
+            if len(rows) < want:
+                priority = rows[0]["priority"] if rows else self._next_priority(queue, None)
+                while priority is not None and len(rows) < want:
+                    priority = self._next_priority(queue, priority)
+                    if priority is not None:
+                        params = [queue, priority, now, *task_names, want - len(rows)]
+                        rows += self._cur.fetch_all("claim_at_priority", params, names=names)
+            claimed += [
+                ClaimedTask(row["id"], row["task_name"], row["payload"], row["attempt"] + 1)
+                for row in rows
+            ]
             if len(claimed) >= limit:
                 break
         return claimed
+
+    def _next_priority(self, queue: str, after: int | None) -> int | None:
+        bound = _BEFORE_ALL_PRIORITIES if after is None else after
+        value = self._cur.fetch_value("next_priority", [queue, bound])
+        return None if value is None else int(value)
 
     def mark_running(self, *, task_ids: Sequence[str], worker_id: str, session: str) -> int:
         """Mark locked rows RUNNING under this peon session, bumping the fencing token."""

@@ -6,11 +6,13 @@
 
 from workcraft.janitor.lock import LeaderLock, lock_name_for
 from workcraft.janitor.once import LockBusy, sweep_once
+from workcraft.janitor.schedules import EnqueueSchedules
 from workcraft.janitor.service import Janitor
 from workcraft.janitor.sweeps import DeadPeons, ReopenFailed, SelfCorrect, Sweep, SweepResult
 
 __all__ = [
     "DeadPeons",
+    "EnqueueSchedules",
     "Janitor",
     "LeaderLock",
     "LockBusy",

@@ -20,13 +20,17 @@ from workcraft.data import Database, RetryPolicy
 from workcraft.errors import WorkcraftError
 from workcraft.ids import default_process_id
 from workcraft.janitor.lock import LeaderLock
-from workcraft.janitor.sweeps import SWEEPS, Sweep, SweepResult
+from workcraft.janitor.schedules import EnqueueSchedules
+from workcraft.janitor.sweeps import DeadPeons, ReopenFailed, SelfCorrect, Sweep, SweepResult
 
 log = logging.getLogger("workcraft.janitor")
 
 # Seconds a sweep waits for a row lock before giving up until its next run, so a peon frozen
 # mid-transaction cannot hold the janitor, or its shutdown.
 SWEEP_LOCK_WAIT = 5
+
+# Every sweep the leader runs, each on its own interval (``Sweep.interval``).
+SWEEPS: tuple[type[Sweep], ...] = (DeadPeons, SelfCorrect, ReopenFailed, EnqueueSchedules)
 
 
 class Janitor:

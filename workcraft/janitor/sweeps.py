@@ -175,7 +175,7 @@ class ReopenFailed(Sweep):
             batch=self.settings.JANITOR_SWEEP_BATCH_SIZE,
         )
         for task in tasks:
-            if not q.janitor.reopen(task.id):
+            if not q.janitor.reopen(task.id, now):
                 continue
             result.add("tasks_reopened")
             self._log(
@@ -186,6 +186,3 @@ class ReopenFailed(Sweep):
                 f"(backoff {task.backoff_s:g} s)",
             )
         return len(tasks)
-
-
-SWEEPS: tuple[type[Sweep], ...] = (DeadPeons, SelfCorrect, ReopenFailed)

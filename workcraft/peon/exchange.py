@@ -9,6 +9,7 @@ the locked rows RUNNING. One COMMIT covers all four.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from collections.abc import Sequence
 
@@ -40,12 +41,12 @@ class Exchange:
         self.queues = tuple(queues)
         self.task_names = tuple(task_names)
 
-    def work_available(self) -> bool:
+    def work_available(self, now: dt.datetime | None = None) -> bool:
         """The idle poll: a plain read, no transaction, no locks."""
 
         def probe(q: Queries) -> bool:
             return any(
-                q.tasks.any_claimable(queue=queue, task_names=self.task_names)
+                q.tasks.any_claimable(queue=queue, task_names=self.task_names, now=now)
                 for queue in self.queues
             )
 
@@ -57,13 +58,15 @@ class Exchange:
         outcomes: list[Outcome],
         running: list[str],
         claim_limit: int,
+        now: dt.datetime | None = None,
     ) -> ExchangeResult:
-        """Write ``outcomes`` and claim up to ``claim_limit``. ``running`` are the tasks still
-        in flight after these outcomes. An outcome the database refuses to store (a permanent
+        """Write ``outcomes`` and claim up to ``claim_limit`` tasks due at ``now`` (default:
+        the database's clock). ``running`` are the tasks still in flight after these
+        outcomes. An outcome the database refuses to store (a permanent
         error, not an outage) is replaced by a FAILURE saying why, instead of killing the
         peon; if even that fails, the task is given back."""
         try:
-            return self._transact(session, outcomes, running, claim_limit)
+            return self._transact(session, outcomes, running, claim_limit, now)
         except DatabaseError as exc:
             if not outcomes or isinstance(exc, DatabaseUnavailable):
                 raise
@@ -73,7 +76,7 @@ class Exchange:
         fenced_out: list[Outcome] = []
         for outcome in outcomes:
             fenced_out += self._write_alone(session, outcome, running)
-        result = self._transact(session, [], running, claim_limit)
+        result = self._transact(session, [], running, claim_limit, now)
         result.fenced_out = fenced_out + result.fenced_out
         return result
 
@@ -106,6 +109,7 @@ class Exchange:
         outcomes: list[Outcome],
         running: list[str],
         claim_limit: int,
+        now: dt.datetime | None = None,
     ) -> ExchangeResult:
         worker_id = self.worker_id
 
@@ -114,7 +118,7 @@ class Exchange:
             # to its final state in one statement that also proves we still own our id.
             claimed = (
                 q.tasks.lock_claimable(
-                    queues=self.queues, task_names=self.task_names, limit=claim_limit
+                    queues=self.queues, task_names=self.task_names, limit=claim_limit, now=now
                 )
                 if claim_limit
                 else []

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from workcraft.data import Store
+from workcraft.data import Queries, Store
 from workcraft.errors import WorkcraftError
 
 log = logging.getLogger("workcraft.peon")
 
 
 class Heartbeat(threading.Thread):
-    """Every ``interval`` seconds, ``UPDATE peon SET last_heartbeat = NOW(6)``.
+    """Every ``interval`` seconds, ``UPDATE peon SET last_heartbeat = NOW(6)`` (and the
+    ``seen_at`` of its app's schedules).
 
     If the update matches nothing (the janitor declared us dead, or another process took
     our id over) it calls ``on_lost`` once and ends: the peon must stop claiming under
@@ -27,6 +28,7 @@ class Heartbeat(threading.Thread):
         session: str,
         interval: float,
         on_lost: Callable[[], None],
+        schedule_names: Sequence[str] = (),
     ) -> None:
         super().__init__(name=f"heartbeat-{peon_id}", daemon=True)
         self.store = store
@@ -34,13 +36,20 @@ class Heartbeat(threading.Thread):
         self.session = session
         self.interval = interval
         self.on_lost = on_lost
+        self.schedule_names = tuple(schedule_names)
         self.stop_event = threading.Event()
 
     def beat(self) -> bool:
-        """One heartbeat; False if our row is gone, OFFLINE or someone else's."""
-        return self.store.call(
-            lambda q: q.peons.heartbeat(peon_id=self.peon_id, session=self.session)
-        )
+        """One heartbeat; False if our row is gone, OFFLINE or someone else's. A live peon
+        also says its schedules are still in its code."""
+
+        def beat(q: Queries) -> bool:
+            alive = q.peons.heartbeat(peon_id=self.peon_id, session=self.session)
+            if alive:
+                q.schedules.touch(self.schedule_names)
+            return alive
+
+        return self.store.call(beat)
 
     def run(self) -> None:
         while not self.stop_event.wait(self.interval):

@@ -12,6 +12,7 @@ likes (or ``run()`` in a thread), then ``shutdown()``.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import random
 import signal
@@ -86,6 +87,7 @@ class Peon:
             settings.DB_PEON_HEARTBEAT_INTERVAL,
             self.hard_stop,
             on_lost=self.wake.set,
+            schedules=[schedule.definition() for schedule in app.schedules.values()],
         )
         self.exchange = Exchange(self.store, options.worker_id, options.queues, sorted(app.tasks))
         self.pool = WorkerPool(options.concurrency, lambda task: execute(app, task), self.wake)
@@ -122,6 +124,14 @@ class Peon:
                 log.warning("stopped before the database became reachable")
                 return False
             raise
+        for schedule in self.app.schedules.values():
+            if schedule.task_name not in self.app.tasks:
+                log.warning(
+                    "schedule %s runs task %s, which this app does not register: a peon "
+                    "with that task must run it",
+                    schedule.name,
+                    schedule.task_name,
+                )
         self._run_setup_handler()
         self.registration.set_status(self.store, PeonStatus.IDLE)
         self.pool.start()
@@ -170,20 +180,22 @@ class Peon:
         self.wake.set()
 
     # -- one pass -------------------------------------------------------------------------
-    def step(self) -> Step:
-        """Hand in finished outcomes and claim up to the free slots, in one transaction."""
+    def step(self, now: dt.datetime | None = None) -> Step:
+        """Hand in finished outcomes and claim up to the free slots, in one transaction.
+        ``now`` (naive UTC) stands in for the database clock when deciding which tasks are
+        due, so a test can claim a delayed task without waiting for it."""
         self.wake.clear()
         outcomes = self.pool.collect()
         draining = self.stopping.is_set() or self.registration.lost.is_set()
         free = self.pool.free + len(outcomes)
         want = free if (free > 0 and not draining) else 0
-        if want and self._probe_first and not outcomes and not self.exchange.work_available():
+        if want and self._probe_first and not outcomes and not self.exchange.work_available(now):
             want = 0
         if not outcomes and not want:
             return Step([], 0, 0)
         finished = {outcome.task.id for outcome in outcomes}
         running = [task_id for task_id in self.pool.in_flight if task_id not in finished]
-        result = self.exchange.swap(self.session, outcomes, running, want)
+        result = self.exchange.swap(self.session, outcomes, running, want, now)
         self.pool.written(finished)
         self.tasks_done += len(outcomes)
         if result.identity_lost:

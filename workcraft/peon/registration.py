@@ -10,9 +10,10 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from workcraft.data import Database, RetryPolicy, Store
+from workcraft.data import Database, Queries, RetryPolicy, Store
+from workcraft.data.schedules import ScheduleDefinition
 from workcraft.errors import WorkcraftError
 from workcraft.models import PeonStatus
 from workcraft.peon.heartbeat import Heartbeat
@@ -41,9 +42,11 @@ class Registration:
         heartbeat_interval: float,
         hard_stop: threading.Event,
         on_lost: Callable[[], None],
+        schedules: Sequence[ScheduleDefinition] = (),
     ) -> None:
         self.db = db
         self.identity = identity
+        self.schedules = tuple(schedules)
         self.heartbeat_interval = heartbeat_interval
         self.hard_stop = hard_stop
         self.on_lost = on_lost
@@ -56,11 +59,13 @@ class Registration:
         return self.identity.worker_id
 
     def register(self, store: Store) -> None:
-        """A new session in our row (PREPARING), and a heartbeat thread for it."""
+        """A new session in our row (PREPARING), our app's schedules, and a heartbeat
+        thread for both."""
         session = str(uuid.uuid4())
         identity = self.identity
-        store.call(
-            lambda q: q.peons.register(
+
+        def write(q: Queries) -> None:
+            q.peons.register(
                 peon_id=identity.worker_id,
                 session=session,
                 queues=identity.queues,
@@ -68,7 +73,10 @@ class Registration:
                 pid=identity.pid,
                 concurrency=identity.concurrency,
             )
-        )
+            for schedule in self.schedules:
+                q.schedules.upsert(schedule)
+
+        store.call(write)
         self.session = session
         self.lost.clear()
         self.stop_heartbeat()
@@ -78,6 +86,7 @@ class Registration:
             session,
             self.heartbeat_interval,
             on_lost=self._lost,
+            schedule_names=[schedule.name for schedule in self.schedules],
         )
         self.heartbeat.start()
 

@@ -47,7 +47,7 @@ FOR UPDATE
 -- RUNNING rows whose owner cannot be running them: peon row missing or OFFLINE, the id
 -- taken over by another process (session differs), or a one-slot peon whose current_task is
 -- another task. A live owner's rows never match: claim and completion change the task row
--- and the peon row in one transaction. Range on ix_bountyboard_claim's status prefix.
+-- and the peon row in one transaction. Range on ix_bountyboard_ready's status prefix.
 -- Never SKIP LOCKED here: a skipped (locked) peon row would LEFT JOIN as NULL and read as
 -- "peon row missing". Waits are bounded by the janitor's short innodb_lock_wait_timeout.
 SELECT b.id, b.task_name, b.worker_id, b.attempt, b.crash_count,
@@ -76,29 +76,33 @@ WHERE id = %(id)s AND status = 'RUNNING' AND attempt = %(attempt)s
 
 -- fail_crashed_task --
 -- Poison pill: the task took its peon down TASK_MAX_CRASHES times; stop feeding it to peons.
+-- retry_count goes past retry_limit: a final failure by every rule (no reopen, and its
+-- unique key is free again).
 UPDATE bountyboard
 SET status = 'FAILURE', result = %(result)s, finished_at = NOW(6),
-    crash_count = crash_count + 1
+    crash_count = crash_count + 1, retry_count = GREATEST(retry_count, retry_limit + 1)
 WHERE id = %(id)s AND status = 'RUNNING' AND attempt = %(attempt)s
 
 -- failed_tasks_due --
--- FAILURE rows whose backoff min(MULT * 2^(retry_count-1), MAX) has passed; the backoff is
--- computed here once and returned (backoff_us) for the log line. The finished_at bound (the
--- smallest possible backoff) makes this a range on ix_bountyboard_finished; HAVING applies
--- each row's own backoff.
+-- FAILURE rows with a retry to come whose backoff min(MULT * 2^(retry_count-1), MAX) has
+-- passed. retry_pending_since is finished_at for exactly those rows (NULL for every other),
+-- so this is a range on ix_bountyboard_retry however many final failures are kept. The
+-- backoff is computed here once and returned (backoff_us) for the log line; the exponent is
+-- capped so a huge retry_count cannot overflow the arithmetic.
 SELECT id, task_name, retry_count, retry_limit,
        TIMESTAMPDIFF(MICROSECOND, finished_at, COALESCE(%(now)s, NOW(6))) AS waited_us,
-       LEAST(%(multiplier_us)s * POW(2, GREATEST(retry_count, 1) - 1), %(max_us)s) AS backoff_us
+       LEAST(%(multiplier_us)s * POW(2, LEAST(GREATEST(retry_count, 1) - 1, 62)), %(max_us)s)
+         AS backoff_us
 FROM bountyboard
-WHERE status = 'FAILURE'
-  AND finished_at <= COALESCE(%(now)s, NOW(6)) - INTERVAL %(min_backoff_us)s MICROSECOND
-  AND retry_on_failure = 1 AND retry_count <= retry_limit AND crash_count < %(max_crashes)s
+WHERE retry_pending_since <= COALESCE(%(now)s, NOW(6)) - INTERVAL %(min_backoff_us)s MICROSECOND
+  AND crash_count < %(max_crashes)s
 HAVING waited_us >= backoff_us
-ORDER BY finished_at
+ORDER BY retry_pending_since
 LIMIT %(batch)s
 FOR UPDATE SKIP LOCKED
 
 -- reopen_failed_task --
+-- Back in the queue behind what is already due: run_at is the moment it became runnable.
 UPDATE bountyboard SET status = 'PENDING', worker_id = NULL, peon_session = NULL,
-    started_at = NULL
+    started_at = NULL, run_at = COALESCE(%(now)s, NOW(6))
 WHERE id = %(id)s AND status = 'FAILURE'

@@ -5,32 +5,62 @@
 
 -- insert_task --
 -- executemany() turns this into one multi-row INSERT per batch: one round trip, one commit.
-INSERT INTO bountyboard (id, task_name, queue, payload, retry_on_failure, retry_limit)
-VALUES (%s, %s, %s, %s, %s, %s)
+-- run_at: an absolute instant as Unix seconds (FROM_UNIXTIME gives the session's wall clock
+-- and the TIMESTAMP column converts it back, so it is right in any session time zone), or
+-- a delay after the server's clock. ON DUPLICATE KEY UPDATE writes nothing: a live task
+-- with the same unique key (ux_bountyboard_unique_active) keeps its row, and a retried
+-- batch whose COMMIT landed unacknowledged finds its own ids already there.
+INSERT INTO bountyboard (id, task_name, queue, payload, retry_on_failure, retry_limit,
+                         priority, run_at, unique_key)
+VALUES (%s, %s, %s, %s, %s, %s, %s,
+        COALESCE(FROM_UNIXTIME(%s), NOW(6) + INTERVAL %s MICROSECOND), %s)
+ON DUPLICATE KEY UPDATE unique_key = unique_key
 
--- insert_task_if_missing --
--- Retry of a batch whose COMMIT may have landed: the client-made ids make it idempotent.
-INSERT IGNORE INTO bountyboard (id, task_name, queue, payload, retry_on_failure, retry_limit)
-VALUES (%s, %s, %s, %s, %s, %s)
+-- unique_key_holders --
+-- Which task holds each key now. Run in the INSERT's transaction: the INSERT locked every
+-- conflicting row, so the holder cannot finish (and let go of its key) before we read it.
+SELECT id, unique_active FROM bountyboard WHERE unique_active IN ({keys})
 
 -- get_task --
 SELECT id, status, task_name, queue, payload, result, worker_id, retry_on_failure,
-       retry_count, retry_limit, attempt, created_at, updated_at, started_at, finished_at
+       retry_count, retry_limit, attempt, created_at, updated_at, started_at, finished_at,
+       run_at, priority, unique_key
 FROM bountyboard WHERE id = %(id)s
 
+-- next_priority --
+-- The most urgent priority above %s with PENDING rows in this queue: MIN over a prefix of
+-- ix_bountyboard_ready is one index dive ("Select tables optimized away").
+SELECT MIN(priority) FROM bountyboard
+WHERE status = 'PENDING' AND queue = %s AND priority > %s
+
 -- claim_probe --
--- Idle polls send only this plain read (no transaction, no locks); the locking claim runs
--- only when it sees work. Uses ix_bountyboard_claim.
-SELECT 1 FROM bountyboard
-WHERE status = 'PENDING' AND queue = %s AND task_name IN ({names})
+-- Idle polls send only this plain read (no transaction, no locks): the first row of this
+-- queue in claim order (priority, run_at) at a priority above %s, and whether it is due.
+-- Not due means no row of that priority is, so the caller asks again above it.
+SELECT priority, run_at <= COALESCE(%s, NOW(6)) AS due FROM bountyboard
+WHERE status = 'PENDING' AND queue = %s AND priority > %s AND task_name IN ({names})
+ORDER BY priority, run_at
 LIMIT 1
 
--- claim_select --
--- ORDER BY matches ix_bountyboard_claim (status, queue, created_at) exactly, so LIMIT n
--- reads and locks n rows; SKIP LOCKED lets concurrent peons take the next ones.
-SELECT id, task_name, payload, attempt FROM bountyboard
-WHERE status = 'PENDING' AND queue = %s AND task_name IN ({names})
-ORDER BY created_at
+-- claim_most_urgent --
+-- The rows to claim at this queue's most urgent priority (the subquery is one index dive,
+-- done once). status, queue, priority = and run_at <= is an exact range on
+-- ix_bountyboard_ready, in the ORDER BY's order, so LIMIT n reads and locks n rows however
+-- many rows wait or are scheduled for later; SKIP LOCKED lets other peons take the next.
+SELECT id, task_name, payload, attempt, priority FROM bountyboard
+WHERE status = 'PENDING' AND queue = %s
+  AND priority = (SELECT MIN(priority) FROM bountyboard WHERE status = 'PENDING' AND queue = %s)
+  AND run_at <= COALESCE(%s, NOW(6)) AND task_name IN ({names})
+ORDER BY run_at
+LIMIT %s
+FOR UPDATE SKIP LOCKED
+
+-- claim_at_priority --
+-- As claim_most_urgent, at a priority the caller found with next_priority.
+SELECT id, task_name, payload, attempt, priority FROM bountyboard
+WHERE status = 'PENDING' AND queue = %s AND priority = %s
+  AND run_at <= COALESCE(%s, NOW(6)) AND task_name IN ({names})
+ORDER BY run_at
 LIMIT %s
 FOR UPDATE SKIP LOCKED
 
