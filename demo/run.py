@@ -20,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from demo.highlights import SCHEDULED_TASK, Sent, highlights
 from demo.tasks import app
 from workcraft.board import snapshot
 from workcraft.cli.render import log_table, peon_table, task_table
@@ -39,17 +40,23 @@ DEMO_SETTINGS = {
     "DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD": 10,
     "DB_SETUP_CHECK_DEAD_WORKER_INTERVAL": 1,
     "JANITOR_LEADER_RETRY_INTERVAL": 1,
+    "JANITOR_SCHEDULE_INTERVAL": 0.25,
     "PEON_SHUTDOWN_GRACE_SECONDS": 5,
 }
 PEONS = 3
 TIMEOUT_SECONDS = 120
+DELAY = 3.0
+IMAGES = 60
+# Wait for the recurring schedule to have run this often before stopping.
+SCHEDULED_RUNS = 2
 
 
 def demo_tasks() -> list[TaskSpec]:
     rng = random.Random(7)
     tasks = [
-        TaskSpec("resize_image", [f"photo-{i}.jpg", rng.choice([640, 1280])]) for i in range(60)
+        TaskSpec("resize_image", [f"photo-{i}.jpg", rng.choice([640, 1280])]) for i in range(IMAGES)
     ]
+    tasks += [TaskSpec("send_reminder", ["ada"], delay=DELAY)]
     tasks += [TaskSpec("fetch_price", [symbol]) for symbol in ("ACME", "INIT", "WKC", "ZUG") * 5]
     tasks += [
         TaskSpec("flaky_charge", [1000 + i, round(rng.uniform(5, 90), 2)], retry_on_failure=True)
@@ -60,6 +67,8 @@ def demo_tasks() -> list[TaskSpec]:
     ]
     # Arguments that do not fit the function: INVALID, and the peons carry on.
     tasks.append(TaskSpec("resize_image", ["no-width.jpg"]))
+    # Sent last, taken first.
+    tasks.append(TaskSpec("page_oncall", ["db-latency"], priority=-10))
     return tasks
 
 
@@ -123,12 +132,17 @@ def main() -> int:
     console.print(f"started 1 janitor and {PEONS} peons (logs in {workdir})")
     try:
         tasks = demo_tasks()
-        app.send_tasks_sync(tasks, db_config=config)
+        ids = app.send_tasks_sync(tasks, db_config=config)
+        sent = Sent(
+            images=ids[:IMAGES],
+            urgent=ids[-1],
+            delayed=next(i for i, t in zip(ids, tasks, strict=True) if t.delay),
+            delay=DELAY,
+        )
         console.print(f"sent {len(tasks)} tasks")
         finished = drain(console, config, settings, len(tasks))
     finally:
         stop_all(processes)
-        app.close()
     with Store(config, name="demo") as store:
         board = snapshot(store, settings.TASK_MAX_CRASHES, log_lines=8)
     console.print(task_table(board))
@@ -141,6 +155,10 @@ def main() -> int:
     if failed:
         console.print(f"[red]processes exited badly: {failed}[/] (logs in {workdir})")
         return 1
+    scheduled = board.total_of(SCHEDULED_TASK, "SUCCESS")
+    for line in highlights(app, config, sent, scheduled):
+        console.print(f"[cyan]>[/] {line}")
+    app.close()
     console.print(
         f"[green]done[/]: {board.total('SUCCESS')} succeeded, {board.total('FAILURE')} failed "
         f"for good, {board.total('INVALID')} invalid. Open the tables in any MySQL GUI: "
@@ -150,14 +168,19 @@ def main() -> int:
 
 
 def drain(console: Console, config: DBConfig, settings: Settings, total: int) -> bool:
+    """Until every task sent is finished and the schedule has run a few times."""
     columns = (TextColumn("draining"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     deadline = time.monotonic() + TIMEOUT_SECONDS
     with Store(config, name="demo") as store, Progress(*columns, console=console) as progress:
         bar = progress.add_task("tasks", total=total)
         while time.monotonic() < deadline:
             board = snapshot(store, settings.TASK_MAX_CRASHES, log_lines=0)
-            progress.update(bar, completed=total - board.unfinished)
-            if board.unfinished == 0:
+            scheduled = board.total_of(SCHEDULED_TASK)
+            progress.update(bar, completed=min(total, total + scheduled - board.unfinished))
+            if (
+                board.unfinished == 0
+                and board.total_of(SCHEDULED_TASK, "SUCCESS") >= SCHEDULED_RUNS
+            ):
                 return True
             time.sleep(0.3)
     return False

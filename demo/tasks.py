@@ -35,3 +35,21 @@ def flaky_charge(order_id: int, amount: float) -> str:
 @app.task("doomed_export")
 def doomed_export(report: str) -> None:
     raise ValueError(f"report {report!r} has no rows to export")
+
+
+@app.task("page_oncall")
+def page_oncall(incident: str) -> str:
+    """Sent last with priority=-10: the peons take it before the images queued earlier."""
+    return f"paged on-call for {incident}"
+
+
+@app.task("send_reminder")
+def send_reminder(user: str) -> str:
+    """Sent with delay=3: nobody claims it before then."""
+    return f"reminded {user}"
+
+
+@app.task("sweep_carts", every=2)
+def sweep_carts() -> str:
+    """A recurring schedule: the janitor enqueues it every 2 seconds."""
+    return "abandoned carts swept"

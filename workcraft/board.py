@@ -21,6 +21,14 @@ class Board:
     def total(self, status: str | None = None) -> int:
         return sum(int(row["n"]) for row in self.counts if status in (None, row["status"]))
 
+    def total_of(self, task_name: str, status: str | None = None) -> int:
+        """Tasks with this name (and status)."""
+        return sum(
+            int(row["n"])
+            for row in self.counts
+            if row["task_name"] == task_name and status in (None, row["status"])
+        )
+
     @property
     def unfinished(self) -> int:
         """Tasks that will still run: PENDING, RUNNING, or FAILURE with a retry to come."""
