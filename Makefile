@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@$(BIN)/pip install --quiet -e '.[drivers]' 2>/dev/null || echo "note: mysqlclient did not build (apt-get install libmariadb-dev pkg-config); its connection= test will be skipped"
 	touch $(STAMP)
 
 db-up:

@@ -148,3 +148,29 @@ def test_connection_and_db_config_together_are_refused(
 def test_something_that_is_not_a_connection_is_refused(producer: Workcraft) -> None:
     with pytest.raises(TypeError, match="DB-API connection"):
         producer.send_task_sync("x", connection="mysql://nope")
+
+
+def test_through_sqlalchemy_as_the_readme_shows(
+    producer: Workcraft, db_config: DBConfig, sql: SqlHelper
+) -> None:
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    url = sqlalchemy.engine.URL.create(
+        "mysql+pymysql",
+        username=db_config.user,
+        password=db_config.password or None,
+        host=db_config.host,
+        port=db_config.port,
+        database=db_config.database,
+    )
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text("INSERT INTO logs (message) VALUES ('order 1')"))
+            kept = producer.send_task_sync("x", [1], connection=conn.connection.dbapi_connection)
+        with pytest.raises(RuntimeError), engine.begin() as conn:
+            producer.send_task_sync("x", [2], connection=conn.connection.dbapi_connection)
+            raise RuntimeError("the caller's transaction fails")
+    finally:
+        engine.dispose()
+    assert [r["id"] for r in sql.rows("SELECT id FROM bountyboard")] == [kept]
+    assert sql.value("SELECT COUNT(*) FROM logs") == 1

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Debian packages the test suite needs beyond Python: the MariaDB client headers (to build
+# mysqlclient for the connection= tests). Installed only when missing.
+set -eu
+missing=""
+for package in libmariadb-dev pkg-config; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+    echo "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q $missing >/dev/null 2>&1 || {
+        apt-get update -q >/dev/null 2>&1
+        apt-get install -y -q $missing >/dev/null
+    }
+fi
