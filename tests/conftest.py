@@ -26,7 +26,7 @@ from workcraft.db import DBConfig
 if TYPE_CHECKING:
     from private_server import PrivateServer
 
-TABLES_TO_EMPTY = ("bountyboard", "peon", "logs", "schedules")
+TABLES_TO_EMPTY = ("bountyboard", "peon", "logs", "schedules", "queues", "concurrency_keys")
 
 
 def server_config(database: str = "mysql") -> DBConfig:

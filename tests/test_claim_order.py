@@ -116,7 +116,7 @@ def locked_rows_of_claim(db_config: DBConfig, sql: str, params: tuple[Any, ...])
 
 
 def most_urgent_params(limit: int) -> tuple[Any, ...]:
-    return ("DEFAULT", "DEFAULT", None, *NAMES, limit)
+    return ("DEFAULT", "DEFAULT", None, *NAMES, "", limit)  # "": no full concurrency key
 
 
 # -- order -------------------------------------------------------------------------------
@@ -177,10 +177,10 @@ def test_claim_plan_and_locks_stay_flat_beside_a_big_backlog(
     add_rows(db_config, 5, priority=0, run_at=PAST - dt.timedelta(days=1))
 
     for name, params in (
-        ("claim_at_priority", ("DEFAULT", 0, None, *NAMES, 1)),
+        ("claim_at_priority", ("DEFAULT", 0, None, *NAMES, "", 1)),
         ("claim_most_urgent", most_urgent_params(1)),
     ):
-        sql = statement(name, names=len(NAMES))
+        sql = statement(name, names=len(NAMES), keys=1)
         plan = explain(db_config, sql, params)
         if where == "future":
             assert_exact_range(plan)

@@ -88,9 +88,10 @@ def plant_sentinel(sql: SqlHelper) -> dict[str, Any]:
         "'2001-02-03 04:05:06.789012')",
         (SENTINEL_ID, '{"task_args": ["keep me"]}', '{"previous": "result"}'),
     )
+    # OFFLINE for an hour: younger than the retention sweep's KEEP_OFFLINE_PEONS_DAYS.
     sql.run(
         "INSERT INTO peon (id, status, queues, last_heartbeat) VALUES "
-        "(%s, 'OFFLINE', '[\"DEFAULT\"]', '2001-02-03 04:05:06.789012')",
+        "(%s, 'OFFLINE', '[\"DEFAULT\"]', NOW(6) - INTERVAL 1 HOUR)",
         (SENTINEL_PEON,),
     )
     sql.run("INSERT INTO logs (message) VALUES ('sentinel log line')")

@@ -143,6 +143,7 @@ def test_once_on_empty_tables_prints_every_sweep(procs: Procs) -> None:
         "self_correct: nothing to do",
         "reopen_failed: nothing to do",
         "schedules: nothing to do",
+        "retention: nothing to do",
     ], done.stdout
 
 
@@ -186,6 +187,7 @@ def test_once_prints_what_it_did(procs: Procs, sql: SqlHelper) -> None:
         "self_correct": {},
         "reopen_failed": {},
         "schedules": {},
+        "retention": {},
     }
 
 

@@ -124,4 +124,5 @@ def test_sweep_once_refuses_while_another_janitor_leads(
         "self_correct",
         "reopen_failed",
         "schedules",
+        "retention",
     ]

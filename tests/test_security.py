@@ -470,7 +470,7 @@ def arrange_janitor_work(sql: SqlHelper) -> dict[str, str]:
     """A dead peon with a RUNNING task, and a FAILURE due for a retry (arranged as root)."""
     sql.run(
         "INSERT INTO peon (id, status, last_heartbeat, current_task, queues, session, "
-        "concurrency, running_tasks) VALUES ('ghost', 'WORKING', NOW(6) - INTERVAL 1 DAY, "
+        "concurrency, running_tasks) VALUES ('ghost', 'WORKING', NOW(6) - INTERVAL 1 HOUR, "
         "'00000000-0000-4000-8000-00000000a001', '[\"DEFAULT\"]', UUID(), 1, 1)"
     )
     sql.run(

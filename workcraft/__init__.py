@@ -13,13 +13,18 @@ with contextlib.suppress(ImportError):
 from workcraft.app import Workcraft, workcraft
 from workcraft.config.database import DBConfig, get_db_config
 from workcraft.models import PeonStatus, Task, TaskStatus
+from workcraft.peon.context import CurrentTask, TaskCancelled, TaskTimeout, current_task
 
 __all__ = [
+    "CurrentTask",
     "DBConfig",
     "PeonStatus",
     "Task",
+    "TaskCancelled",
     "TaskStatus",
+    "TaskTimeout",
     "Workcraft",
+    "current_task",
     "get_db_config",
     "workcraft",
 ]

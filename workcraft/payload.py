@@ -41,9 +41,12 @@ class TaskSpec:
     delay: float | None = None
     priority: int = 0
     unique_key: str | None = None
+    timeout: float | None = None
+    concurrency_key: str | None = None
+    concurrency_limit: int = 1
 
 
-def _check_name(what: str, value: Any) -> str:
+def check_name(what: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise TypeError(f"{what} must be a non-empty string, got {value!r}")
     if len(value) > MAX_NAME_LENGTH:
@@ -140,11 +143,22 @@ def _delay_microseconds(delay: Any) -> int:
     return round(delay * 1_000_000)
 
 
+def check_timeout(timeout: Any, what: str = "timeout") -> float | None:
+    """``None`` (no limit) or a finite number of seconds > 0."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"{what} must be a number of seconds, got {type(timeout).__name__}")
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise ValueError(f"{what} must be a finite number of seconds > 0, got {timeout!r}")
+    return float(timeout)
+
+
 def build_row(spec: TaskSpec) -> TaskRow:
     """The INSERT parameters for one task (see ``TaskRow``). Every check happens here,
     before any I/O."""
-    task_name = _check_name("task_name", spec.task_name)
-    queue = _check_name("queue", spec.queue)
+    task_name = check_name("task_name", spec.task_name)
+    queue = check_name("queue", spec.queue)
     if not isinstance(spec.retry_on_failure, bool):
         raise TypeError("retry_on_failure must be True or False")
     if _check_int("retry_limit", spec.retry_limit) < 0:
@@ -156,7 +170,18 @@ def build_row(spec: TaskSpec) -> TaskRow:
         raise ValueError("give run_at or delay, not both")
     run_at = _run_at_seconds(spec.run_at)
     delay_us = _delay_microseconds(spec.delay)
-    unique_key = None if spec.unique_key is None else _check_name("unique_key", spec.unique_key)
+    unique_key = None if spec.unique_key is None else check_name("unique_key", spec.unique_key)
+    timeout = check_timeout(spec.timeout)
+    concurrency_key = (
+        None
+        if spec.concurrency_key is None
+        else check_name("concurrency_key", spec.concurrency_key)
+    )
+    concurrency_limit = _check_int("concurrency_limit", spec.concurrency_limit)
+    if not 1 <= concurrency_limit <= PRIORITY_RANGE[1]:
+        raise ValueError(f"concurrency_limit must be >= 1, got {concurrency_limit}")
+    if concurrency_key is None and concurrency_limit != 1:
+        raise ValueError("concurrency_limit needs a concurrency_key")
     payload: dict[str, Any] = {}
     for key in ("task_args", "prerun_handler_args", "postrun_handler_args"):
         items = _as_list(key, getattr(spec, key))
@@ -180,6 +205,9 @@ def build_row(spec: TaskSpec) -> TaskRow:
         run_at=run_at,
         delay_us=delay_us,
         unique_key=unique_key,
+        timeout_seconds=timeout,
+        concurrency_key=concurrency_key,
+        concurrency_limit=concurrency_limit,
     )
 
 

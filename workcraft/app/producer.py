@@ -80,13 +80,18 @@ class Producer:
         delay: float | None = None,
         priority: int = 0,
         unique_key: str | None = None,
+        timeout: float | None = None,
+        concurrency_key: str | None = None,
+        concurrency_limit: int = 1,
         connection: Any = None,
     ) -> str:
         """Enqueue one task and return its id. Bad arguments raise before any I/O.
 
         ``run_at`` (aware, or naive = UTC) or ``delay`` (seconds): not claimed before then.
         ``priority``: lower runs first within a queue. ``unique_key``: while a task with this
-        key is not finished, nothing is written and that task's id is returned.
+        key is not finished, nothing is written and that task's id is returned. ``timeout``
+        (seconds): a longer run ends FAILURE (``TaskTimeout``). ``concurrency_key`` /
+        ``concurrency_limit``: at most that many tasks with the key RUNNING at once.
         ``connection``: a DB-API connection of the caller (mysql-connector, PyMySQL,
         mysqlclient); the INSERT runs in *its* transaction and is never committed here.
         """
@@ -105,6 +110,9 @@ class Producer:
             delay=delay,
             priority=priority,
             unique_key=unique_key,
+            timeout=timeout,
+            concurrency_key=concurrency_key,
+            concurrency_limit=concurrency_limit,
         )
         return self.send_tasks_sync([spec], db_config=db_config, connection=connection)[0]
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from workcraft.app.schedules import Schedule
+from workcraft.payload import check_timeout
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,19 +26,26 @@ class TaskRegistry:
         self.tasks: dict[str, Callable[..., Any]] = {}
         self.handlers = Handlers()
         self.schedules: dict[str, Schedule] = {}
+        self.timeouts: dict[str, float] = {}
 
     def task(
         self,
         name: str | None = None,
         *,
+        timeout: float | None = None,
         cron: str | None = None,
         every: float | None = None,
     ) -> Callable[[F], F]:
         """Register a sync or async function under ``name`` (default: its ``__name__``).
 
+        ``timeout`` (seconds): a run that takes longer ends FAILURE (``TaskTimeout``) and is
+        retried per its retry policy; a task's own ``timeout=`` wins over this one.
+
         ``cron`` ("*/5 * * * *", UTC) or ``every`` (seconds): also run it on that schedule,
         without arguments (``app.schedule`` gives a schedule arguments).
         """
+
+        limit = check_timeout(timeout)
 
         def decorate(fn: F) -> F:
             task_name = name or fn.__name__
@@ -49,6 +57,8 @@ class TaskRegistry:
             if cron is not None or every is not None:
                 self._add_schedule(Schedule(task_name, task_name, cron=cron, every=every))
             self.tasks[task_name] = fn
+            if limit is not None:
+                self.timeouts[task_name] = limit
             return fn
 
         return decorate

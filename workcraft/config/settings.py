@@ -37,6 +37,14 @@ class Settings:
     JANITOR_SWEEP_BATCH_SIZE: int = 500
     # How often the leader looks for due occurrences of recurring schedules.
     JANITOR_SCHEDULE_INTERVAL: float = 1
+    # Retention: finished rows older than this many days are deleted (0 keeps them forever).
+    KEEP_SUCCESS_DAYS: float = 7
+    KEEP_CANCELLED_DAYS: float = 7
+    KEEP_FAILURE_DAYS: float = 30
+    KEEP_INVALID_DAYS: float = 30
+    KEEP_LOGS_DAYS: float = 30
+    KEEP_OFFLINE_PEONS_DAYS: float = 1
+    JANITOR_RETENTION_INTERVAL: float = 60
     # A task whose peon died while running it this many times is failed, not retried again.
     TASK_MAX_CRASHES: int = 3
 
@@ -58,6 +66,7 @@ class Settings:
             "DB_SETUP_CHECK_DEAD_WORKER_INTERVAL",
             "JANITOR_LEADER_RETRY_INTERVAL",
             "JANITOR_SCHEDULE_INTERVAL",
+            "JANITOR_RETENTION_INTERVAL",
         ):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"{source}: {key} must be greater than 0")

@@ -46,7 +46,14 @@ class JanitorQueries:
 
     def running_tasks_of(self, peon_id: str) -> list[StrandedTask]:
         return [
-            StrandedTask(row["id"], row["task_name"], peon_id, row["attempt"], row["crash_count"])
+            StrandedTask(
+                row["id"],
+                row["task_name"],
+                peon_id,
+                row["attempt"],
+                row["crash_count"],
+                cancel_requested=bool(row["cancel_requested"]),
+            )
             for row in self._cur.fetch_all("running_tasks_of_peon", {"worker_id": peon_id})
         ]
 
@@ -60,12 +67,14 @@ class JanitorQueries:
                 row["attempt"],
                 row["crash_count"],
                 row["reason"],
+                bool(row["cancel_requested"]),
             )
             for row in self._cur.fetch_all("orphaned_running_tasks", {"batch": batch})
         ]
 
     def requeue(self, task: StrandedTask) -> bool:
-        """Back to PENDING, counting the crash; only if it is still that RUNNING attempt."""
+        """Back to PENDING (CANCELLED if a cancel was asked), counting the crash; only if it
+        is still that RUNNING attempt."""
         params = {"id": task.id, "attempt": task.attempt}
         return self._cur.execute("requeue_crashed_task", params) > 0
 
@@ -109,3 +118,24 @@ class JanitorQueries:
     def reopen(self, task_id: str, now: dt.datetime | None) -> bool:
         """Back to PENDING, runnable from ``now``."""
         return self._cur.execute("reopen_failed_task", {"id": task_id, "now": now}) > 0
+
+    # -- retention --------------------------------------------------------------------------
+    def delete_finished(
+        self, *, status: str, now: dt.datetime | None, age: float, max_crashes: int, batch: int
+    ) -> int:
+        params = {
+            "status": status,
+            "now": now,
+            "age_us": _us(age),
+            "max_crashes": max_crashes,
+            "batch": batch,
+        }
+        return self._cur.execute("delete_finished_tasks", params)
+
+    def delete_old_logs(self, *, now: dt.datetime | None, age: float, batch: int) -> int:
+        params = {"now": now, "age_us": _us(age), "batch": batch}
+        return self._cur.execute("delete_old_logs", params)
+
+    def delete_offline_peons(self, *, now: dt.datetime | None, age: float, batch: int) -> int:
+        params = {"now": now, "age_us": _us(age), "batch": batch}
+        return self._cur.execute("delete_offline_peons", params)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from workcraft.models import TaskStatus
@@ -16,6 +17,8 @@ class ClaimedTask:
     task_name: str
     payload: Any  # the raw column value; the runner decodes and checks it
     attempt: int
+    timeout: float | None = None  # this task's own; the function's applies when None
+    concurrency_key: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +33,15 @@ class Outcome:
     @property
     def failed(self) -> bool:
         return self.status is TaskStatus.FAILURE
+
+    @property
+    def error(self) -> dict[str, Any]:
+        """``error_type`` / ``message`` / ``traceback`` of a FAILURE or INVALID result."""
+        try:
+            value = json.loads(self.result_json)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +70,7 @@ class StrandedTask:
     attempt: int
     crash_count: int
     reason: str = ""
+    cancel_requested: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -127,6 +127,13 @@ BOUNTYBOARD = Table(
         # Lower runs first within a queue, then the earliest run_at.
         Column("priority", "int", "NOT NULL DEFAULT 0"),
         Column("unique_key", "varchar(255)", f"{BIN} NULL DEFAULT NULL"),
+        # Seconds a run may take before it ends FAILURE (TaskTimeout); NULL: the function's.
+        Column("timeout_seconds", "double", "NULL DEFAULT NULL"),
+        # At most concurrency_limit tasks with this key RUNNING at once, across all peons.
+        Column("concurrency_key", "varchar(255)", f"{BIN} NULL DEFAULT NULL"),
+        Column("concurrency_limit", "int", "NOT NULL DEFAULT 1"),
+        # Set by a cancel of a RUNNING task; its peon sees it with its next heartbeat.
+        Column("cancel_requested", "tinyint(1)", "NOT NULL DEFAULT 0"),
         Column(
             "unique_active",
             "varchar(255)",
@@ -152,6 +159,8 @@ BOUNTYBOARD = Table(
         # Reopen-failed sweep: only rows waiting for a retry are in this index's range.
         Index("ix_bountyboard_retry", "`retry_pending_since`"),
         Index("ux_bountyboard_unique_active", "`unique_active`", unique=True),
+        # How many tasks with a concurrency key run now (the claim counts them).
+        Index("ix_bountyboard_concurrency", "`concurrency_key`, `status`"),
     ),
     # Replaced by ix_bountyboard_ready (the claim order gained priority and run_at).
     obsolete_indexes=("ix_bountyboard_claim",),
@@ -212,6 +221,24 @@ SCHEDULES = Table(
     indexes=(Index("ix_schedules_due", "`active`, `next_run_at`"),),
 )
 
+QUEUES = Table(
+    name="queues",
+    columns=(
+        Column("name", "varchar(255)", f"{BIN} NOT NULL"),
+        Column("paused", "tinyint(1)", "NOT NULL DEFAULT 0"),
+        Column("updated_at", "timestamp(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
+    ),
+    primary_key="`name`",
+)
+
+# One row per concurrency key ever used: a claim of a keyed task locks its key's row, so two
+# peons never both count "one slot free" for the same key.
+CONCURRENCY_KEYS = Table(
+    name="concurrency_keys",
+    columns=(Column("name", "varchar(255)", f"{BIN} NOT NULL"),),
+    primary_key="`name`",
+)
+
 SCHEMA_TABLE = Table(
     name="workcraft_schema",
     columns=(
@@ -221,7 +248,7 @@ SCHEMA_TABLE = Table(
     primary_key="`version`",
 )
 
-TABLES = (PEON, BOUNTYBOARD, LOGS, SCHEDULES, SCHEMA_TABLE)
+TABLES = (PEON, BOUNTYBOARD, LOGS, SCHEDULES, QUEUES, CONCURRENCY_KEYS, SCHEMA_TABLE)
 
 # Constraints of the original workcraft that contradict this contract: the foreign key from
 # bountyboard.worker_id to peon.id (blocks widening ids, and deleting peons) and a check that

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from workcraft.data.cursor import Cursor
@@ -24,10 +24,68 @@ class TaskRow(NamedTuple):
     run_at: str | None  # Unix seconds, or None for "after the delay"
     delay_us: int
     unique_key: str | None
+    timeout_seconds: float | None
+    concurrency_key: str | None
+    concurrency_limit: int
 
 
 # Below every INT priority: "from the most urgent one".
 _BEFORE_ALL_PRIORITIES = -(2**31) - 1
+# Claim statements per queue when concurrency keys turn out full: each round excludes them.
+_MAX_CLAIM_ROUNDS = 4
+
+
+class _Claim:
+    """The rows one claim takes, and what it learnt about concurrency keys on the way."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.taken: list[ClaimedTask] = []
+        self.taken_ids: set[str] = set()
+        self.full_keys: set[str] = set()
+        self._running: dict[str, int] = {}  # key -> RUNNING now, plus taken in this claim
+
+    @property
+    def wanted(self) -> int:
+        return self.limit - len(self.taken)
+
+    @property
+    def full(self) -> bool:
+        return self.wanted <= 0
+
+    def take(self, rows: list[dict[str, Any]], count_running: Callable[[str], int]) -> int:
+        """Take what fits; return how many rows were skipped for a full key."""
+        skipped = 0
+        for row in rows:
+            if self.full:
+                break
+            if row["id"] in self.taken_ids:  # ours already: the rows stay PENDING until marked
+                continue
+            key = row["concurrency_key"]
+            if key is not None:
+                if key in self.full_keys:
+                    skipped += 1
+                    continue
+                if key not in self._running:
+                    self._running[key] = count_running(key)
+                if self._running[key] >= int(row["concurrency_limit"]):
+                    self.full_keys.add(key)
+                    skipped += 1
+                    continue
+                self._running[key] += 1
+            timeout = row["timeout_seconds"]
+            self.taken_ids.add(row["id"])
+            self.taken.append(
+                ClaimedTask(
+                    row["id"],
+                    row["task_name"],
+                    row["payload"],
+                    row["attempt"] + 1,
+                    timeout=None if timeout is None else float(timeout),
+                    concurrency_key=key,
+                )
+            )
+        return skipped
 
 
 class TaskQueries:
@@ -77,28 +135,49 @@ class TaskQueries:
     ) -> list[ClaimedTask]:
         """Lock up to ``limit`` due PENDING rows (SKIP LOCKED): queue by queue in the order
         given, within a queue the lowest priority first, then the earliest run_at. Usually
-        one statement; a claim that comes up short walks on to the next priorities. The
+        one statement. A task with a concurrency key is taken only while fewer than its
+        limit run with that key; a full key is skipped (its tasks wait, others do not). The
         returned attempt is the one ``mark_running`` gives them."""
-        claimed: list[ClaimedTask] = []
-        names = len(task_names)
+        claim = _Claim(limit)
         for queue in queues:
-            want = limit - len(claimed)
-            params = [queue, queue, now, *task_names, want]
-            rows = self._cur.fetch_all("claim_most_urgent", params, names=names)
-            if len(rows) < want:
-                priority = rows[0]["priority"] if rows else self._next_priority(queue, None)
-                while priority is not None and len(rows) < want:
-                    priority = self._next_priority(queue, priority)
-                    if priority is not None:
-                        params = [queue, priority, now, *task_names, want - len(rows)]
-                        rows += self._cur.fetch_all("claim_at_priority", params, names=names)
-            claimed += [
-                ClaimedTask(row["id"], row["task_name"], row["payload"], row["attempt"] + 1)
-                for row in rows
-            ]
-            if len(claimed) >= limit:
+            # A full key found in this round is excluded from the next (bounded) one.
+            for _ in range(_MAX_CLAIM_ROUNDS):
+                rows = self._rows_in_claim_order(queue, task_names, claim, now)
+                skipped = claim.take(rows, self._count_running)
+                if not skipped or claim.full:
+                    break
+            if claim.full:
                 break
-        return claimed
+        return claim.taken
+
+    def _rows_in_claim_order(
+        self,
+        queue: str,
+        task_names: Sequence[str],
+        claim: _Claim,
+        now: dt.datetime | None,
+    ) -> list[dict[str, Any]]:
+        """Up to ``claim.wanted`` rows besides those this claim already took (they are still
+        PENDING to us), the most urgent priority first, walking on to the next priorities
+        when one comes up short."""
+        want = claim.wanted + len(claim.taken_ids)
+        names, keys = list(task_names), sorted(claim.full_keys) or [""]
+        counts = {"names": len(names), "keys": len(keys)}
+        params = [queue, queue, now, *names, *keys, want]
+        rows = self._cur.fetch_all("claim_most_urgent", params, **counts)
+        if len(rows) < want:
+            priority = rows[0]["priority"] if rows else self._next_priority(queue, None)
+            while priority is not None and len(rows) < want:
+                priority = self._next_priority(queue, priority)
+                if priority is not None:
+                    params = [queue, priority, now, *names, *keys, want - len(rows)]
+                    rows += self._cur.fetch_all("claim_at_priority", params, **counts)
+        return rows
+
+    def _count_running(self, key: str) -> int:
+        """Lock the key (until this transaction ends), then count its RUNNING tasks."""
+        self._cur.execute("lock_concurrency_key", [key])
+        return int(self._cur.fetch_value("running_with_key", [key]))
 
     def _next_priority(self, queue: str, after: int | None) -> int | None:
         bound = _BEFORE_ALL_PRIORITIES if after is None else after
@@ -163,3 +242,25 @@ class TaskQueries:
         kept = list(keep) or [""]
         params = [worker_id, session, *kept]
         return self._cur.execute("release_orphans", params, ids=len(kept))
+
+    # -- control ------------------------------------------------------------------------------
+    def cancel(self, task_id: str, result_json: str) -> str:
+        """``cancelled`` (it had not started, or waited for a retry), ``requested`` (it
+        runs: its peon is told), or ``finished`` / ``missing`` (nothing changed)."""
+        if self._cur.execute("cancel_waiting", {"id": task_id, "result": result_json}):
+            return "cancelled"
+        if self._cur.execute("request_cancel", {"id": task_id}):
+            return "requested"
+        return "finished" if self.get(task_id) is not None else "missing"
+
+    def cancel_requests(self, *, worker_id: str, session: str) -> set[str]:
+        """This peon session's RUNNING tasks that someone asked to cancel."""
+        params = {"worker_id": worker_id, "session": session}
+        return {row["id"] for row in self._cur.fetch_all("cancel_requests_of_peon", params)}
+
+    def paused_queues(self, queues: Sequence[str]) -> set[str]:
+        rows = self._cur.fetch_all("paused_queues", list(queues), names=len(queues))
+        return {row["name"] for row in rows}
+
+    def set_queue_paused(self, queue: str, paused: bool) -> None:
+        self._cur.execute("set_queue_paused", {"name": queue, "paused": int(paused)})

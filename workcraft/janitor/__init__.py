@@ -6,6 +6,7 @@
 
 from workcraft.janitor.lock import LeaderLock, lock_name_for
 from workcraft.janitor.once import LockBusy, sweep_once
+from workcraft.janitor.retention import Retention
 from workcraft.janitor.schedules import EnqueueSchedules
 from workcraft.janitor.service import Janitor
 from workcraft.janitor.sweeps import DeadPeons, ReopenFailed, SelfCorrect, Sweep, SweepResult
@@ -17,6 +18,7 @@ __all__ = [
     "LeaderLock",
     "LockBusy",
     "ReopenFailed",
+    "Retention",
     "SelfCorrect",
     "Sweep",
     "SweepResult",

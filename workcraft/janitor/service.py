@@ -20,6 +20,7 @@ from workcraft.data import Database, RetryPolicy
 from workcraft.errors import WorkcraftError
 from workcraft.ids import default_process_id
 from workcraft.janitor.lock import LeaderLock
+from workcraft.janitor.retention import Retention
 from workcraft.janitor.schedules import EnqueueSchedules
 from workcraft.janitor.sweeps import DeadPeons, ReopenFailed, SelfCorrect, Sweep, SweepResult
 
@@ -30,7 +31,13 @@ log = logging.getLogger("workcraft.janitor")
 SWEEP_LOCK_WAIT = 5
 
 # Every sweep the leader runs, each on its own interval (``Sweep.interval``).
-SWEEPS: tuple[type[Sweep], ...] = (DeadPeons, SelfCorrect, ReopenFailed, EnqueueSchedules)
+SWEEPS: tuple[type[Sweep], ...] = (
+    DeadPeons,
+    SelfCorrect,
+    ReopenFailed,
+    EnqueueSchedules,
+    Retention,
+)
 
 
 class Janitor:

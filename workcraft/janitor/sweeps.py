@@ -88,6 +88,13 @@ class Sweep(abc.ABC):
         crashes = task.crash_count + 1
         limit = self.settings.TASK_MAX_CRASHES
         name = printable(task.task_name)
+        if task.cancel_requested:
+            if q.janitor.requeue(task):  # CANCELLED, since a cancel was asked
+                result.add("tasks_cancelled")
+                self._log(
+                    q, result, f"Task {task.id} ({name}) CANCELLED: {reason}; a cancel was asked"
+                )
+            return
         if crashes >= limit:
             message = (
                 f"its peon died or lost it while running it {crashes} times "

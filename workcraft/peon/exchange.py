@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from workcraft.data import ClaimedTask, Outcome, Queries, Store
 from workcraft.errors import DatabaseError, DatabaseUnavailable
@@ -35,11 +36,34 @@ class Exchange:
         worker_id: str,
         queues: Sequence[str],
         task_names: Sequence[str],
+        pause_check_interval: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.worker_id = worker_id
         self.queues = tuple(queues)
         self.task_names = tuple(task_names)
+        # Paused queues are read at most once per interval (one primary-key read), so an
+        # unpaused queue costs nothing per claim; pause and resume take effect within it.
+        self.pause_check_interval = pause_check_interval
+        self.clock = clock
+        self.paused: frozenset[str] = frozenset()
+        self._paused_read_at: float | None = None
+
+    def _claimable_queues(self, q: Queries, force: bool = False) -> tuple[str, ...]:
+        now = self.clock()
+        stale = self._paused_read_at is None or now - self._paused_read_at >= (
+            self.pause_check_interval
+        )
+        if force or stale:
+            paused = frozenset(q.tasks.paused_queues(self.queues))
+            if paused != self.paused:
+                for name in sorted(paused - self.paused):
+                    log.warning("queue %s is paused: no claims from it until it is resumed", name)
+                for name in sorted(self.paused - paused):
+                    log.warning("queue %s was resumed", name)
+            self.paused, self._paused_read_at = paused, now
+        return tuple(queue for queue in self.queues if queue not in self.paused)
 
     def work_available(self, now: dt.datetime | None = None) -> bool:
         """The idle poll: a plain read, no transaction, no locks."""
@@ -47,7 +71,7 @@ class Exchange:
         def probe(q: Queries) -> bool:
             return any(
                 q.tasks.any_claimable(queue=queue, task_names=self.task_names, now=now)
-                for queue in self.queues
+                for queue in self._claimable_queues(q)
             )
 
         return self.store.call(probe)
@@ -116,11 +140,12 @@ class Exchange:
         def transaction(q: Queries, attempt: int) -> ExchangeResult:
             # Lock the rows we would claim first (SKIP LOCKED), so the peon row can be set
             # to its final state in one statement that also proves we still own our id.
+            queues = self._claimable_queues(q) if claim_limit else ()
             claimed = (
                 q.tasks.lock_claimable(
-                    queues=self.queues, task_names=self.task_names, limit=claim_limit, now=now
+                    queues=queues, task_names=self.task_names, limit=claim_limit, now=now
                 )
-                if claim_limit
+                if queues
                 else []
             )
             claimed_ids = [task.id for task in claimed]

@@ -14,7 +14,8 @@ log = logging.getLogger("workcraft.peon")
 
 class Heartbeat(threading.Thread):
     """Every ``interval`` seconds, ``UPDATE peon SET last_heartbeat = NOW(6)`` (and the
-    ``seen_at`` of its app's schedules).
+    ``seen_at`` of its app's schedules), and asks which of its running tasks someone wants
+    cancelled (an index read on ``worker_id, status``).
 
     If the update matches nothing (the janitor declared us dead, or another process took
     our id over) it calls ``on_lost`` once and ends: the peon must stop claiming under
@@ -29,6 +30,8 @@ class Heartbeat(threading.Thread):
         interval: float,
         on_lost: Callable[[], None],
         schedule_names: Sequence[str] = (),
+        on_cancel: Callable[[set[str]], None] | None = None,
+        busy: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__(name=f"heartbeat-{peon_id}", daemon=True)
         self.store = store
@@ -37,19 +40,30 @@ class Heartbeat(threading.Thread):
         self.interval = interval
         self.on_lost = on_lost
         self.schedule_names = tuple(schedule_names)
+        self.on_cancel = on_cancel
+        self.busy = busy  # cancel requests are asked for only while tasks run
         self.stop_event = threading.Event()
 
     def beat(self) -> bool:
         """One heartbeat; False if our row is gone, OFFLINE or someone else's. A live peon
         also says its schedules are still in its code."""
 
+        cancels: set[str] = set()
+
         def beat(q: Queries) -> bool:
             alive = q.peons.heartbeat(peon_id=self.peon_id, session=self.session)
             if alive:
                 q.schedules.touch(self.schedule_names)
+                if self.on_cancel is not None and self.busy():
+                    cancels.update(
+                        q.tasks.cancel_requests(worker_id=self.peon_id, session=self.session)
+                    )
             return alive
 
-        return self.store.call(beat)
+        alive = self.store.call(beat)
+        if cancels and self.on_cancel is not None:
+            self.on_cancel(cancels)
+        return alive
 
     def run(self) -> None:
         while not self.stop_event.wait(self.interval):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import random
 import signal
@@ -29,7 +30,7 @@ from workcraft.ids import default_process_id
 from workcraft.models import PeonStatus
 from workcraft.peon.exchange import Exchange
 from workcraft.peon.registration import Identity, Registration
-from workcraft.peon.runner import execute
+from workcraft.peon.runner import execute, run_setup_handler
 from workcraft.peon.workers import WorkerPool
 
 log = logging.getLogger("workcraft.peon")
@@ -87,10 +88,25 @@ class Peon:
             settings.DB_PEON_HEARTBEAT_INTERVAL,
             self.hard_stop,
             on_lost=self.wake.set,
+            on_cancel=self._on_cancel_requests,
+            busy=lambda: bool(self.pool.in_flight),
             schedules=[schedule.definition() for schedule in app.schedules.values()],
         )
-        self.exchange = Exchange(self.store, options.worker_id, options.queues, sorted(app.tasks))
-        self.pool = WorkerPool(options.concurrency, lambda task: execute(app, task), self.wake)
+        self.exchange = Exchange(
+            self.store,
+            options.worker_id,
+            options.queues,
+            sorted(app.tasks),
+            pause_check_interval=settings.DB_POLLING_INTERVAL,
+            clock=clock,
+        )
+        self.pool = WorkerPool(
+            options.concurrency,
+            functools.partial(execute, app),
+            self.wake,
+            timeout_of=lambda task: task.timeout or app.timeouts.get(task.task_name),
+            clock=clock,
+        )
         self._probe_first = False  # after an empty claim, idle polls use the cheap probe
 
     @property
@@ -100,6 +116,10 @@ class Peon:
     @property
     def session(self) -> str:
         return self.registration.session
+
+    def _on_cancel_requests(self, task_ids: set[str]) -> None:
+        """From the heartbeat thread: these running tasks were asked to stop."""
+        self.pool.request_cancel(task_ids)
 
     # -- lifecycle ------------------------------------------------------------------------
     def run(self) -> int:
@@ -132,7 +152,7 @@ class Peon:
                     schedule.name,
                     schedule.task_name,
                 )
-        self._run_setup_handler()
+        run_setup_handler(self.app)
         self.registration.set_status(self.store, PeonStatus.IDLE)
         self.pool.start()
         log.info(
@@ -143,15 +163,6 @@ class Peon:
             ", ".join(self.exchange.task_names),
         )
         return True
-
-    def _run_setup_handler(self) -> None:
-        handler = self.app.handlers.setup
-        if handler is None:
-            return
-        try:
-            handler()
-        except Exception:
-            log.exception("setup handler raised; the peon carries on")
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -185,6 +196,7 @@ class Peon:
         ``now`` (naive UTC) stands in for the database clock when deciding which tasks are
         due, so a test can claim a delayed task without waiting for it."""
         self.wake.clear()
+        self.pool.watch()
         outcomes = self.pool.collect()
         draining = self.stopping.is_set() or self.registration.lost.is_set()
         free = self.pool.free + len(outcomes)
@@ -227,9 +239,16 @@ class Peon:
             if step.busy or self.pool.has_outcomes():
                 continue
             if self.stopping.is_set() or self.registration.lost.is_set() or not self.pool.free:
-                self.wake.wait(0.5)
+                self.wake.wait(self._until_deadline(0.5))
             else:
-                self.wake.wait(self._poll_wait())
+                self.wake.wait(self._until_deadline(self._poll_wait()))
+
+    def _until_deadline(self, wait: float) -> float:
+        """``wait``, or less when a running task's timeout comes first."""
+        deadline = self.pool.next_deadline()
+        if deadline is None:
+            return wait
+        return max(0.0, min(wait, deadline - self.clock()))
 
     def _poll_wait(self) -> float:
         jitter = 0.0

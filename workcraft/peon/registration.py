@@ -43,10 +43,14 @@ class Registration:
         hard_stop: threading.Event,
         on_lost: Callable[[], None],
         schedules: Sequence[ScheduleDefinition] = (),
+        on_cancel: Callable[[set[str]], None] | None = None,
+        busy: Callable[[], bool] = lambda: True,
     ) -> None:
         self.db = db
         self.identity = identity
         self.schedules = tuple(schedules)
+        self.on_cancel = on_cancel
+        self.busy = busy
         self.heartbeat_interval = heartbeat_interval
         self.hard_stop = hard_stop
         self.on_lost = on_lost
@@ -87,6 +91,8 @@ class Registration:
             self.heartbeat_interval,
             on_lost=self._lost,
             schedule_names=[schedule.name for schedule in self.schedules],
+            on_cancel=self.on_cancel,
+            busy=self.busy,
         )
         self.heartbeat.start()
 

@@ -11,15 +11,17 @@ import dataclasses
 import functools
 import inspect
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from workcraft.app import Workcraft
 from workcraft.data.rows import ClaimedTask, Outcome
 from workcraft.models import TaskStatus, decode_json
 from workcraft.payload import encode_json
+from workcraft.peon import context
 
 log = logging.getLogger("workcraft.peon")
 
@@ -71,27 +73,71 @@ def _signature(fn: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(fn)
 
 
-def _call(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
-    """Call a sync or async function and return its value."""
+class RunControl(Protocol):
+    """What the worker pool lets a run see and do (see ``workers.Slot``)."""
+
+    cancel: threading.Event
+
+    @property
+    def timed_out(self) -> bool: ...
+
+    def attach_loop(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None: ...
+
+    def detach_loop(self) -> None: ...
+
+
+def call(
+    fn: Callable[..., Any],
+    args: list[Any],
+    kwargs: dict[str, Any],
+    control: RunControl | None = None,
+) -> Any:
+    """Call a sync or async function and return its value. An async one runs in an event
+    loop of this thread, which ``control`` can cancel from another thread."""
     if inspect.iscoroutinefunction(fn):
-        return asyncio.run(fn(*args, **kwargs))
+        return _run_coroutine(fn(*args, **kwargs), control)
     value = fn(*args, **kwargs)
     if inspect.isawaitable(value):
-
-        async def wait() -> Any:
-            return await value
-
-        return asyncio.run(wait())
+        return _run_coroutine(value, control)
     return value
+
+
+def _run_coroutine(awaitable: Any, control: RunControl | None) -> Any:
+    async def wrapper() -> Any:
+        return await awaitable
+
+    loop = asyncio.new_event_loop()
+    try:
+        task = loop.create_task(wrapper())
+        if control is not None:
+            control.attach_loop(loop, task)
+        try:
+            return loop.run_until_complete(task)
+        finally:
+            if control is not None:
+                control.detach_loop()
+    finally:
+        loop.close()
 
 
 def _run_handler(kind: str, handler: Callable[..., Any] | None, *args: Any, **kw: Any) -> None:
     if handler is None:
         return
     try:
-        _call(handler, list(args), kw)
+        call(handler, list(args), kw)
     except Exception:
         log.exception("%s handler raised; the task's status is not affected", kind)
+
+
+def run_setup_handler(app: Workcraft) -> None:
+    """Once per peon process, before its first task (awaited when it is async)."""
+    handler = app.handlers.setup
+    if handler is None:
+        return
+    try:
+        call(handler, [], {})
+    except Exception:
+        log.exception("setup handler raised; the peon carries on")
 
 
 def unstorable(outcome: Outcome, reason: str) -> Outcome:
@@ -105,57 +151,92 @@ def unstorable(outcome: Outcome, reason: str) -> Outcome:
     )
 
 
-def execute(app: Workcraft, task: ClaimedTask) -> Outcome:
-    """Run ``task`` and describe what happened. Never raises for task-level problems."""
-    started = time.monotonic()
-    status: TaskStatus
-    result: Any
-    try:
-        payload = parse_payload(task.payload)
-        fn = app.tasks.get(task.task_name)
-        if fn is None:  # claims only ask for registered names; defensive
-            raise InvalidTask(f"no task named {task.task_name!r} is registered")
-        args = payload.get("task_args") or []
-        kwargs = payload.get("task_kwargs") or {}
-        try:
-            _signature(fn).bind(*args, **kwargs)
-        except TypeError as exc:
-            raise InvalidTask(f"arguments do not fit {task.task_name}: {exc}") from None
-    except InvalidTask as exc:
-        status, result = TaskStatus.INVALID, {"error_type": "InvalidTask", "message": str(exc)}
-        log.warning("task %s (%s) is INVALID: %s", task.id, task.task_name, exc)
-        return Outcome(task, status, encode_json("result", result), time.monotonic() - started)
+def timed_out(task: ClaimedTask, timeout: float, seconds: float) -> Outcome:
+    """The FAILURE written when a run passes its timeout (retried like any failure)."""
+    result = {
+        "error_type": "TaskTimeout",
+        "message": f"{task.task_name} ran longer than its timeout of {timeout:g} s",
+    }
+    return Outcome(task, TaskStatus.FAILURE, encode_json("result", result), seconds)
 
-    _run_handler(
-        "prerun",
-        app.handlers.prerun,
-        task.id,
-        task.task_name,
-        *(payload.get("prerun_handler_args") or []),
-        **(payload.get("prerun_handler_kwargs") or {}),
-    )
+
+def worker_died(task: ClaimedTask, seconds: float) -> Outcome:
+    result = {
+        "error_type": "WorkerDied",
+        "message": "the peon thread running this task ended unexpectedly; it was replaced",
+    }
+    return Outcome(task, TaskStatus.FAILURE, encode_json("result", result), seconds)
+
+
+def _bind(app: Workcraft, task: ClaimedTask) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """The function and the decoded payload, or ``InvalidTask``."""
+    payload = parse_payload(task.payload)
+    fn = app.tasks.get(task.task_name)
+    if fn is None:  # claims only ask for registered names; defensive
+        raise InvalidTask(f"no task named {task.task_name!r} is registered")
     try:
-        value = _call(fn, args, kwargs)
-        try:
-            result_json = encode_json("result", value)
-            status, result = TaskStatus.SUCCESS, value
-        except ValueError as exc:
-            status, result = TaskStatus.FAILURE, _error_result(TypeError(str(exc)), False)
-            result_json = encode_json("result", result)
-    except Exception as exc:  # the task's own failure
-        status, result = TaskStatus.FAILURE, _error_result(exc)
-        result_json = encode_json("result", result)
-    except SystemExit as exc:  # sys.exit() inside a task fails the task, not the peon
-        status, result = TaskStatus.FAILURE, _error_result(exc)
-        result_json = encode_json("result", result)
-    _run_handler(
-        "postrun",
-        app.handlers.postrun,
-        task.id,
-        task.task_name,
-        result,
-        status,
-        *(payload.get("postrun_handler_args") or []),
-        **(payload.get("postrun_handler_kwargs") or {}),
-    )
+        _signature(fn).bind(*(payload.get("task_args") or []), **(payload.get("task_kwargs") or {}))
+    except TypeError as exc:
+        raise InvalidTask(f"arguments do not fit {task.task_name}: {exc}") from None
+    return fn, payload
+
+
+def execute(app: Workcraft, task: ClaimedTask, control: RunControl | None = None) -> Outcome:
+    """Run ``task`` and describe what happened. Never raises for anything the task does:
+    any ``BaseException`` it raises (``KeyboardInterrupt``, ``asyncio.CancelledError``,
+    ``SystemExit``...) ends the run FAILURE, or CANCELLED when a cancel was asked."""
+    started = time.monotonic()
+    try:
+        fn, payload = _bind(app, task)
+    except InvalidTask as exc:
+        result = {"error_type": "InvalidTask", "message": str(exc)}
+        log.warning("task %s (%s) is INVALID: %s", task.id, task.task_name, exc)
+        return Outcome(task, TaskStatus.INVALID, encode_json("result", result), 0.0)
+
+    cancel = control.cancel if control is not None else threading.Event()
+    token = context.enter(context.CurrentTask(task.id, task.task_name, task.attempt, cancel))
+    try:
+        _run_handler(
+            "prerun",
+            app.handlers.prerun,
+            task.id,
+            task.task_name,
+            *(payload.get("prerun_handler_args") or []),
+            **(payload.get("prerun_handler_kwargs") or {}),
+        )
+        status, result, result_json = _run(fn, payload, control, cancel)
+        _run_handler(
+            "postrun",
+            app.handlers.postrun,
+            task.id,
+            task.task_name,
+            result,
+            status,
+            *(payload.get("postrun_handler_args") or []),
+            **(payload.get("postrun_handler_kwargs") or {}),
+        )
+    finally:
+        context.leave(token)
     return Outcome(task, status, result_json, time.monotonic() - started)
+
+
+def _run(
+    fn: Callable[..., Any],
+    payload: dict[str, Any],
+    control: RunControl | None,
+    cancel: threading.Event,
+) -> tuple[TaskStatus, Any, str]:
+    """(status, result for the postrun handler, result as stored)."""
+    try:
+        value = call(fn, payload.get("task_args") or [], payload.get("task_kwargs") or {}, control)
+    except BaseException as exc:
+        if cancel.is_set() and not (control is not None and control.timed_out):
+            result = {"error_type": "Cancelled", "message": "cancelled while it ran"}
+            return TaskStatus.CANCELLED, result, encode_json("result", result)
+        result = _error_result(exc)
+        return TaskStatus.FAILURE, result, encode_json("result", result)
+    try:
+        return TaskStatus.SUCCESS, value, encode_json("result", value)
+    except ValueError as exc:
+        result = _error_result(TypeError(str(exc)), False)
+        return TaskStatus.FAILURE, result, encode_json("result", result)

@@ -39,7 +39,7 @@ WHERE id = %(id)s AND status <> 'OFFLINE'
 
 -- running_tasks_of_peon --
 -- Uses ix_bountyboard_worker (worker_id, status).
-SELECT id, task_name, attempt, crash_count FROM bountyboard
+SELECT id, task_name, attempt, crash_count, cancel_requested FROM bountyboard
 WHERE worker_id = %(worker_id)s AND status = 'RUNNING'
 FOR UPDATE
 
@@ -50,7 +50,7 @@ FOR UPDATE
 -- and the peon row in one transaction. Range on ix_bountyboard_ready's status prefix.
 -- Never SKIP LOCKED here: a skipped (locked) peon row would LEFT JOIN as NULL and read as
 -- "peon row missing". Waits are bounded by the janitor's short innodb_lock_wait_timeout.
-SELECT b.id, b.task_name, b.worker_id, b.attempt, b.crash_count,
+SELECT b.id, b.task_name, b.worker_id, b.attempt, b.crash_count, b.cancel_requested,
        CASE
          WHEN p.id IS NULL THEN 'peon row missing'
          WHEN p.status = 'OFFLINE' THEN 'peon is OFFLINE'
@@ -69,9 +69,11 @@ LIMIT %(batch)s
 FOR UPDATE
 
 -- requeue_crashed_task --
+-- Back to PENDING, or CANCELLED if someone asked to cancel it while it ran.
 UPDATE bountyboard
-SET status = 'PENDING', worker_id = NULL, peon_session = NULL, started_at = NULL,
-    crash_count = crash_count + 1
+SET status = IF(cancel_requested, 'CANCELLED', 'PENDING'), worker_id = NULL,
+    peon_session = NULL, started_at = NULL, crash_count = crash_count + 1,
+    finished_at = IF(cancel_requested, NOW(6), NULL)
 WHERE id = %(id)s AND status = 'RUNNING' AND attempt = %(attempt)s
 
 -- fail_crashed_task --
@@ -106,3 +108,27 @@ FOR UPDATE SKIP LOCKED
 UPDATE bountyboard SET status = 'PENDING', worker_id = NULL, peon_session = NULL,
     started_at = NULL, run_at = COALESCE(%(now)s, NOW(6))
 WHERE id = %(id)s AND status = 'FAILURE'
+
+-- delete_finished_tasks --
+-- Retention, in small batches (one short transaction each): a range on
+-- ix_bountyboard_finished. A FAILURE that will still be retried is never deleted.
+DELETE FROM bountyboard
+WHERE status = %(status)s
+  AND finished_at < COALESCE(%(now)s, NOW(6)) - INTERVAL %(age_us)s MICROSECOND
+  AND (retry_pending_since IS NULL OR crash_count >= %(max_crashes)s)
+ORDER BY finished_at
+LIMIT %(batch)s
+
+-- delete_old_logs --
+DELETE FROM logs
+WHERE created_at < COALESCE(%(now)s, NOW(6)) - INTERVAL %(age_us)s MICROSECOND
+ORDER BY created_at
+LIMIT %(batch)s
+
+-- delete_offline_peons --
+-- Range on ix_peon_status_heartbeat; default ids are HOSTNAME-PID, one per restart.
+DELETE FROM peon
+WHERE status = 'OFFLINE'
+  AND last_heartbeat < COALESCE(%(now)s, NOW(6)) - INTERVAL %(age_us)s MICROSECOND
+ORDER BY last_heartbeat
+LIMIT %(batch)s

@@ -11,9 +11,10 @@
 -- with the same unique key (ux_bountyboard_unique_active) keeps its row, and a retried
 -- batch whose COMMIT landed unacknowledged finds its own ids already there.
 INSERT INTO bountyboard (id, task_name, queue, payload, retry_on_failure, retry_limit,
-                         priority, run_at, unique_key)
+                         priority, run_at, unique_key, timeout_seconds, concurrency_key,
+                         concurrency_limit)
 VALUES (%s, %s, %s, %s, %s, %s, %s,
-        COALESCE(FROM_UNIXTIME(%s), NOW(6) + INTERVAL %s MICROSECOND), %s)
+        COALESCE(FROM_UNIXTIME(%s), NOW(6) + INTERVAL %s MICROSECOND), %s, %s, %s, %s)
 ON DUPLICATE KEY UPDATE unique_key = unique_key
 
 -- unique_key_holders --
@@ -24,7 +25,8 @@ SELECT id, unique_active FROM bountyboard WHERE unique_active IN ({keys})
 -- get_task --
 SELECT id, status, task_name, queue, payload, result, worker_id, retry_on_failure,
        retry_count, retry_limit, attempt, created_at, updated_at, started_at, finished_at,
-       run_at, priority, unique_key
+       run_at, priority, unique_key, timeout_seconds, concurrency_key, concurrency_limit,
+       cancel_requested
 FROM bountyboard WHERE id = %(id)s
 
 -- next_priority --
@@ -47,22 +49,42 @@ LIMIT 1
 -- done once). status, queue, priority = and run_at <= is an exact range on
 -- ix_bountyboard_ready, in the ORDER BY's order, so LIMIT n reads and locks n rows however
 -- many rows wait or are scheduled for later; SKIP LOCKED lets other peons take the next.
-SELECT id, task_name, payload, attempt, priority FROM bountyboard
+-- {keys}: concurrency keys found full in this claim ('' when none), skipped, not waited on.
+SELECT id, task_name, payload, attempt, priority, timeout_seconds, concurrency_key,
+       concurrency_limit
+FROM bountyboard
 WHERE status = 'PENDING' AND queue = %s
   AND priority = (SELECT MIN(priority) FROM bountyboard WHERE status = 'PENDING' AND queue = %s)
   AND run_at <= COALESCE(%s, NOW(6)) AND task_name IN ({names})
+  AND (concurrency_key IS NULL OR concurrency_key NOT IN ({keys}))
 ORDER BY run_at
 LIMIT %s
 FOR UPDATE SKIP LOCKED
 
 -- claim_at_priority --
 -- As claim_most_urgent, at a priority the caller found with next_priority.
-SELECT id, task_name, payload, attempt, priority FROM bountyboard
+SELECT id, task_name, payload, attempt, priority, timeout_seconds, concurrency_key,
+       concurrency_limit
+FROM bountyboard
 WHERE status = 'PENDING' AND queue = %s AND priority = %s
   AND run_at <= COALESCE(%s, NOW(6)) AND task_name IN ({names})
+  AND (concurrency_key IS NULL OR concurrency_key NOT IN ({keys}))
 ORDER BY run_at
 LIMIT %s
 FOR UPDATE SKIP LOCKED
+
+-- lock_concurrency_key --
+-- Serialises claims of one concurrency key: the row lock (taken whether the row is new or
+-- not) is held until the claim commits, so the count below cannot go stale under us.
+INSERT INTO concurrency_keys (name) VALUES (%s) ON DUPLICATE KEY UPDATE name = name
+
+-- running_with_key --
+-- Uses ix_bountyboard_concurrency (concurrency_key, status). A crashed peon's task counts
+-- until the janitor requeues it; then its slot is free again.
+SELECT COUNT(*) FROM bountyboard WHERE concurrency_key = %s AND status = 'RUNNING'
+
+-- paused_queues --
+SELECT name FROM queues WHERE paused = 1 AND name IN ({names})
 
 -- claim_mark --
 -- Marks the selected rows RUNNING in the claim transaction; attempt + 1 is the fencing
@@ -92,14 +114,38 @@ WHERE id IN ({ids}) AND status = 'RUNNING' AND worker_id = %s AND peon_session =
 SELECT status, worker_id, attempt FROM bountyboard WHERE id = %(id)s
 
 -- release_task --
--- Graceful shutdown: a task we will not finish goes back to PENDING (fenced like completion).
+-- Graceful shutdown: a task we will not finish goes back to PENDING (fenced like completion),
+-- unless someone asked to cancel it.
 UPDATE bountyboard
-SET status = 'PENDING', worker_id = NULL, peon_session = NULL, started_at = NULL
+SET status = IF(cancel_requested, 'CANCELLED', 'PENDING'), worker_id = NULL,
+    peon_session = NULL, started_at = NULL,
+    finished_at = IF(cancel_requested, NOW(6), NULL)
 WHERE id = %(id)s AND status = 'RUNNING' AND worker_id = %(worker_id)s
   AND peon_session = %(session)s AND attempt = %(attempt)s
 
 -- release_orphans --
 -- After a claim whose COMMIT acknowledgement was lost: rows we own but never received.
 UPDATE bountyboard
-SET status = 'PENDING', worker_id = NULL, peon_session = NULL, started_at = NULL
+SET status = IF(cancel_requested, 'CANCELLED', 'PENDING'), worker_id = NULL,
+    peon_session = NULL, started_at = NULL
 WHERE worker_id = %s AND status = 'RUNNING' AND peon_session = %s AND id NOT IN ({ids})
+
+-- cancel_waiting --
+-- A task that has not started (PENDING, delayed or not) or waits for a retry: CANCELLED now.
+UPDATE bountyboard
+SET status = 'CANCELLED', finished_at = NOW(6), result = %(result)s, cancel_requested = 1
+WHERE id = %(id)s AND (status = 'PENDING' OR retry_pending_since IS NOT NULL)
+
+-- request_cancel --
+-- A RUNNING task: its peon sees this with its next heartbeat (cancel_requests_of_peon).
+UPDATE bountyboard SET cancel_requested = 1 WHERE id = %(id)s AND status = 'RUNNING'
+
+-- cancel_requests_of_peon --
+-- Uses ix_bountyboard_worker (worker_id, status); a few rows at most (this peon's running).
+SELECT id FROM bountyboard
+WHERE worker_id = %(worker_id)s AND status = 'RUNNING' AND peon_session = %(session)s
+  AND cancel_requested = 1
+
+-- set_queue_paused --
+INSERT INTO queues (name, paused) VALUES (%(name)s, %(paused)s)
+ON DUPLICATE KEY UPDATE paused = VALUES(paused), updated_at = NOW(6)
