@@ -22,13 +22,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from demo.highlights import SCHEDULED_TASK, Sent, highlights
 from demo.tasks import app
-from workcraft.board import snapshot
-from workcraft.cli.render import log_table, peon_table, task_table
+from workcraft.cli.render import board_view
 from workcraft.config.settings import Settings
 from workcraft.data import Store
 from workcraft.data.migrate import setup_database_tables
 from workcraft.db import DBConfig, get_db_config
+from workcraft.janitor.totals import SETTLE, CountFinished
 from workcraft.payload import TaskSpec
+from workcraft.views.board import snapshot
 
 DEMO_SETTINGS = {
     "DB_PEON_HEARTBEAT_INTERVAL": 1,
@@ -41,6 +42,7 @@ DEMO_SETTINGS = {
     "DB_SETUP_CHECK_DEAD_WORKER_INTERVAL": 1,
     "JANITOR_LEADER_RETRY_INTERVAL": 1,
     "JANITOR_SCHEDULE_INTERVAL": 0.25,
+    "JANITOR_TOTALS_INTERVAL": 0.5,
     "PEON_SHUTDOWN_GRACE_SECONDS": 5,
 }
 PEONS = 3
@@ -144,10 +146,11 @@ def main() -> int:
     finally:
         stop_all(processes)
     with Store(config, name="demo") as store:
-        board = snapshot(store, settings.TASK_MAX_CRASHES, log_lines=8)
-    console.print(task_table(board))
-    console.print(peon_table(board))
-    console.print(log_table(board))
+        # The janitor counts finished runs a moment after they finish; count the last ones.
+        time.sleep(SETTLE.total_seconds())
+        CountFinished(store, settings).run_once()
+        board = snapshot(store, settings, log_lines=8)
+    console.print(board_view(board))
     failed = [p.args for p in processes if p.returncode not in (0, -signal.SIGTERM)]
     if not finished:
         console.print(f"[red]tasks did not finish within {TIMEOUT_SECONDS} s[/]")
@@ -160,8 +163,9 @@ def main() -> int:
         console.print(f"[cyan]>[/] {line}")
     app.close()
     console.print(
-        f"[green]done[/]: {board.total('SUCCESS')} succeeded, {board.total('FAILURE')} failed "
-        f"for good, {board.total('INVALID')} invalid. Open the tables in any MySQL GUI: "
+        f"[green]done[/]: {board.total('SUCCESS')} runs succeeded, {board.total('FAILURE')} "
+        f"failed (the retried ones ran again), {board.total('INVALID')} invalid. "
+        "Open the tables in any MySQL GUI: "
         f"{config.database}.bountyboard / peon / logs"
     )
     return 0
@@ -174,7 +178,7 @@ def drain(console: Console, config: DBConfig, settings: Settings, total: int) ->
     with Store(config, name="demo") as store, Progress(*columns, console=console) as progress:
         bar = progress.add_task("tasks", total=total)
         while time.monotonic() < deadline:
-            board = snapshot(store, settings.TASK_MAX_CRASHES, log_lines=0)
+            board = snapshot(store, settings, log_lines=0)
             scheduled = board.total_of(SCHEDULED_TASK)
             progress.update(bar, completed=min(total, total + scheduled - board.unfinished))
             if (

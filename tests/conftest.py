@@ -26,7 +26,16 @@ from workcraft.db import DBConfig
 if TYPE_CHECKING:
     from private_server import PrivateServer
 
-TABLES_TO_EMPTY = ("bountyboard", "peon", "logs", "schedules", "queues", "concurrency_keys")
+TABLES_TO_EMPTY = (
+    "bountyboard",
+    "peon",
+    "logs",
+    "schedules",
+    "queues",
+    "concurrency_keys",
+    "task_totals",
+    "janitor_state",
+)
 
 
 def server_config(database: str = "mysql") -> DBConfig:

@@ -31,6 +31,7 @@ from janitor_procs import (
 
 from workcraft.db import DBConfig
 from workcraft.janitor.lock import lock_name_for
+from workcraft.janitor.service import SWEEPS
 
 RETRY = FAST_SETTINGS["JANITOR_LEADER_RETRY_INTERVAL"]
 DEAD_AFTER = FAST_SETTINGS["DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD"]
@@ -138,13 +139,7 @@ def test_once_on_empty_tables_prints_every_sweep(procs: Procs) -> None:
     done = procs.run(["janitor", "--once"])
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines == [
-        "dead_peons: nothing to do",
-        "self_correct: nothing to do",
-        "reopen_failed: nothing to do",
-        "schedules: nothing to do",
-        "retention: nothing to do",
-    ], done.stdout
+    assert lines == [f"{cls.name}: nothing to do" for cls in SWEEPS], done.stdout
 
 
 def test_once_prints_what_it_did(procs: Procs, sql: SqlHelper) -> None:
@@ -182,13 +177,7 @@ def test_once_prints_what_it_did(procs: Procs, sql: SqlHelper) -> None:
 
     again = procs.run(["janitor", "--once", "--json"])
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout) == {
-        "dead_peons": {},
-        "self_correct": {},
-        "reopen_failed": {},
-        "schedules": {},
-        "retention": {},
-    }
+    assert json.loads(again.stdout) == {cls.name: {} for cls in SWEEPS}
 
 
 def test_once_on_a_fresh_database(tmp_path: Path, empty_db_config: DBConfig) -> None:

@@ -13,6 +13,7 @@ from workcraft.config.settings import Settings
 from workcraft.data import Database
 from workcraft.db import DBConfig
 from workcraft.janitor import Janitor, LockBusy, sweep_once
+from workcraft.janitor.service import SWEEPS
 
 SETTINGS = Settings(
     DB_PEON_HEARTBEAT_INTERVAL=1,
@@ -119,10 +120,4 @@ def test_sweep_once_refuses_while_another_janitor_leads(
         sweep_once(Database(db_config), SETTINGS, "cron", lock_timeout=0.2)
     leader.step_down()
     results = sweep_once(Database(db_config), SETTINGS, "cron", lock_timeout=1)
-    assert [r.sweep for r in results] == [
-        "dead_peons",
-        "self_correct",
-        "reopen_failed",
-        "schedules",
-        "retention",
-    ]
+    assert [r.sweep for r in results] == [cls.name for cls in SWEEPS]

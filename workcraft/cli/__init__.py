@@ -11,8 +11,11 @@ import click
 from workcraft.cli.compat import CompatGroup
 from workcraft.cli.janitor import janitor_cmd
 from workcraft.cli.peon import peon_cmd
+from workcraft.cli.peons import peons_cmd
+from workcraft.cli.queues import queues_group
 from workcraft.cli.schema import setup_database_tables_cmd
 from workcraft.cli.status import status_cmd
+from workcraft.cli.tasks import tasks_group
 from workcraft.errors import WorkcraftError
 
 
@@ -26,6 +29,9 @@ cli.add_command(setup_database_tables_cmd)
 cli.add_command(peon_cmd)
 cli.add_command(janitor_cmd)
 cli.add_command(status_cmd)
+cli.add_command(tasks_group)
+cli.add_command(peons_cmd)
+cli.add_command(queues_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,40 +1,91 @@
-"""Rich tables of the board, for `workcraft status` and the demo."""
+"""Rich tables of the board, for ``workcraft status`` (once or ``--watch``) and the demo."""
 
 from __future__ import annotations
 
-from rich.table import Table
+import datetime as dt
 
-from workcraft.board import STATUSES, Board
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from workcraft.views.board import STATUSES, Board, QueueInfo
+
+
+def ago(seconds: float | None) -> str:
+    """A duration for people: 0.4 s, 12 s, 3 min, 2.5 h, 4 d."""
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} d"
+
+
+def when(value: dt.datetime | None) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def task_table(board: Board) -> Table:
-    statuses = STATUSES
-    table = Table(title="Tasks (bountyboard)")
+    table = Table(title="Tasks (bountyboard; finished = runs counted by the janitor)")
     table.add_column("queue")
     table.add_column("task")
-    for status in statuses:
+    for status in STATUSES:
         table.add_column(status, justify="right")
-    rows: dict[tuple[str, str], dict[str, int]] = {}
-    for row in board.counts:
-        rows.setdefault((row["queue"], row["task_name"]), {})[row["status"]] = int(row["n"])
-    for (queue, name), counts in rows.items():
-        table.add_row(queue, name, *(str(counts.get(status, 0)) for status in statuses))
+    table.add_column("retrying", justify="right")
+    for row in board.rows_by_task():
+        cells = [str(row[status]) for status in STATUSES]
+        if row["PENDING"] >= board.cap:
+            cells[0] = f">={board.cap}"
+        table.add_row(row["queue"], row["task_name"], *cells, str(row["retrying"]))
+    return table
+
+
+def queue_table(queues: list[QueueInfo], cap: int) -> Table:
+    table = Table(title="Queues")
+    for column in ("queue", "pending", "running", "retrying", "oldest due", "paused", "peons"):
+        table.add_column(column, justify="right" if column in ("pending", "running") else "left")
+    table.add_column("note")
+    for q in queues:
+        notes = []
+        if not q.peons and q.pending:
+            notes.append("no live peon listens to this queue")
+        if q.unregistered:
+            notes.append("no peon registers " + ", ".join(q.unregistered))
+        table.add_row(
+            q.name,
+            f">={cap}" if q.pending >= cap else str(q.pending),
+            str(q.running),
+            str(q.retrying),
+            ago(q.oldest_due_age_s),
+            "PAUSED" if q.paused else "",
+            str(len(q.peons)),
+            "; ".join(notes),
+        )
     return table
 
 
 def peon_table(board: Board) -> Table:
     table = Table(title="Peons")
-    for column in ("id", "status", "host", "pid", "running", "done", "silent"):
+    for column in ("id", "status", "host", "pid", "queues", "running", "done", "heartbeat"):
         table.add_column(column)
     for peon in board.peons:
+        heartbeat = ago(peon["heartbeat_age_s"]) + " ago"
+        if not peon["live"] and peon["status"] != "OFFLINE":
+            heartbeat += " (silent: dead?)"
         table.add_row(
             str(peon["id"]),
             str(peon["status"]),
             str(peon["hostname"] or ""),
             str(peon["pid"] or ""),
-            str(peon["running_tasks"]),
+            ",".join(peon["queues"]),
+            f"{peon['running_tasks']}/{peon['concurrency']}",
             str(peon["tasks_done"]),
-            f"{float(peon['silent_s'] or 0):.1f} s",
+            heartbeat,
         )
     return table
 
@@ -44,5 +95,34 @@ def log_table(board: Board) -> Table:
     table.add_column("at")
     table.add_column("message")
     for row in reversed(board.logs):
-        table.add_row(str(row["created_at"])[:19], str(row["message"]))
+        table.add_row(when(row["at"]), str(row["message"]))
     return table
+
+
+def headline(board: Board) -> Text:
+    """One line: leader, throughput, backlog."""
+    done = sum(board.last_minute.values())
+    info = board.leader
+    if info is None:
+        leader = "no janitor has led yet"
+    else:
+        seen = ago(info["seen_age_s"])
+        leader = (
+            f"janitor leader {info['holder']} (seen {seen} ago)"
+            if info["present"]
+            else f"NO janitor leader (last: {info['holder']}, {seen} ago)"
+        )
+    oldest = max((q.oldest_due_age_s or 0 for q in board.queues), default=0)
+    text = Text(f"{when(board.at)} UTC  |  {leader}  |  ")
+    text.append(f"{done} finished in the last minute ({done / 60:.1f}/s)")
+    text.append(f"  |  oldest due task waits {ago(oldest) if oldest else '-'}")
+    return text
+
+
+def board_view(board: Board) -> Group:
+    parts: list[Table | Text] = [headline(board), task_table(board)]
+    parts.append(queue_table(board.queues, board.cap))
+    parts.append(peon_table(board))
+    if board.logs:
+        parts.append(log_table(board))
+    return Group(*parts)

@@ -1,35 +1,58 @@
-"""``workcraft status``: the board, for people (tables) or scripts (``--json``)."""
+"""``workcraft status [--watch [SECONDS]] [--json]``: the board, once or live."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import click
 from rich.console import Console
+from rich.live import Live
 
-from workcraft.board import snapshot
 from workcraft.cli.compat import CompatCommand
 from workcraft.cli.options import build_db_config, db_options, load_runtime, runtime_options
-from workcraft.cli.render import log_table, peon_table, task_table
+from workcraft.cli.render import board_view
 from workcraft.data import Database
+from workcraft.errors import UsageError
+from workcraft.views.board import snapshot
 
 
 @click.command("status", cls=CompatCommand)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @click.option("--logs", "log_lines", type=click.IntRange(0, 1000), default=10, show_default=True)
+@click.option(
+    "--watch",
+    type=click.FloatRange(0.2, 3600),
+    is_flag=False,
+    flag_value=2.0,
+    default=None,
+    help="Redraw in place every SECONDS (default 2) until Ctrl-C.",
+)
 @db_options
 @runtime_options
 def status_cmd(**kwargs: Any) -> None:
-    """Task counts per queue and status, peons, and the latest janitor actions."""
+    """Counts per queue and task (retries waiting apart from final failures), throughput,
+    oldest due task, queues, peons, the janitor leader, recent janitor actions."""
     settings = load_runtime(kwargs)
+    if kwargs["watch"] is not None and kwargs["as_json"]:
+        raise UsageError("--watch redraws a board for people; it does not go with --json")
     with Database(build_db_config(kwargs)).store("status") as store:
-        board = snapshot(store, settings.TASK_MAX_CRASHES, kwargs["log_lines"])
-    if kwargs["as_json"]:
-        click.echo(json.dumps(board.as_dict(), default=str))
-        return
-    console = Console()
-    console.print(task_table(board))
-    console.print(peon_table(board))
-    if board.logs:
-        console.print(log_table(board))
+        if kwargs["watch"] is None:
+            board = snapshot(store, settings, kwargs["log_lines"])
+            if kwargs["as_json"]:
+                click.echo(json.dumps(board.as_dict(), ensure_ascii=False))
+            else:
+                Console().print(board_view(board))
+            return
+        console = Console()
+        board = snapshot(store, settings, kwargs["log_lines"])
+        try:
+            with Live(board_view(board), console=console, screen=False, auto_refresh=False) as live:
+                while True:
+                    time.sleep(kwargs["watch"])
+                    live.update(
+                        board_view(snapshot(store, settings, kwargs["log_lines"])), refresh=True
+                    )
+        except KeyboardInterrupt:
+            console.print("stopped watching")

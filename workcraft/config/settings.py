@@ -45,6 +45,8 @@ class Settings:
     KEEP_LOGS_DAYS: float = 30
     KEEP_OFFLINE_PEONS_DAYS: float = 1
     JANITOR_RETENTION_INTERVAL: float = 60
+    # How often the leader adds finished runs to the task_totals counters.
+    JANITOR_TOTALS_INTERVAL: float = 5
     # A task whose peon died while running it this many times is failed, not retried again.
     TASK_MAX_CRASHES: int = 3
 
@@ -67,6 +69,7 @@ class Settings:
             "JANITOR_LEADER_RETRY_INTERVAL",
             "JANITOR_SCHEDULE_INTERVAL",
             "JANITOR_RETENTION_INTERVAL",
+            "JANITOR_TOTALS_INTERVAL",
         ):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"{source}: {key} must be greater than 0")

@@ -1,25 +1,128 @@
-"""Reads for operators (``workcraft status``): counts, peons, recent janitor actions."""
+"""Reads for operators (``status``, ``tasks``, ``queues``, ``peons``, the dashboard and
+``/metrics``). Every method is an index range or a bounded read."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from workcraft.data.cursor import Cursor
+from workcraft.data.janitor import JanitorQueries
+
+# Below every queue name, for walking queue names with PENDING tasks.
+_BEFORE_ALL_NAMES = ""
+_BEFORE_ALL_PRIORITIES = -(2**31) - 1
 
 
 class BoardQueries:
     def __init__(self, cur: Cursor) -> None:
         self._cur = cur
 
-    def task_counts(self) -> list[dict[str, Any]]:
-        """``{queue, task_name, status, n}`` per group."""
-        return self._cur.fetch_all("board_counts")
+    def live_counts(self, cap: int) -> list[dict[str, Any]]:
+        """``{queue, task_name, status, n}`` for PENDING and RUNNING (each side reads at
+        most ``cap`` rows)."""
+        return self._cur.fetch_all("live_counts", {"cap": cap})
 
-    def retries_waiting(self, max_crashes: int) -> int:
-        return int(self._cur.fetch_value("retries_waiting", {"max_crashes": max_crashes}))
+    def retries_waiting(self, max_crashes: int, cap: int) -> list[dict[str, Any]]:
+        return self._cur.fetch_all("retries_waiting", {"max_crashes": max_crashes, "cap": cap})
+
+    def totals(self) -> list[dict[str, Any]]:
+        return self._cur.fetch_all("task_totals")
+
+    def finished_recently(self, seconds: int) -> dict[str, int]:
+        rows = self._cur.fetch_all("finished_recently", {"seconds": seconds})
+        return {row["status"]: int(row["n"]) for row in rows}
+
+    def pending_queues(self, limit: int = 1000) -> list[str]:
+        """Queue names with PENDING tasks, one index dive each."""
+        names: list[str] = []
+        after = _BEFORE_ALL_NAMES
+        while len(names) < limit:
+            name = self._cur.fetch_value("next_pending_queue", [after])
+            if name is None:
+                return names
+            names.append(str(name))
+            after = str(name)
+        return names
+
+    def oldest_due(self, queue: str, now: dt.datetime) -> dt.datetime | None:
+        """The earliest run_at among this queue's due PENDING tasks (dives per priority)."""
+        oldest: dt.datetime | None = None
+        priority = _BEFORE_ALL_PRIORITIES
+        while True:
+            found = self._cur.fetch_value("next_priority", [queue, priority])
+            if found is None:
+                return oldest
+            priority = int(found)
+            first = self._cur.fetch_value("oldest_due_at_priority", [queue, priority])
+            if first is not None and first <= now and (oldest is None or first < oldest):
+                oldest = first
+
+    def queue_depth(self, queue: str, cap: int) -> int:
+        return int(self._cur.fetch_value("queue_depth", [queue, cap]))
+
+    def queue_rows(self) -> list[dict[str, Any]]:
+        return self._cur.fetch_all("queue_rows")
 
     def peons(self) -> list[dict[str, Any]]:
         return self._cur.fetch_all("peon_list")
 
     def recent_logs(self, limit: int) -> list[dict[str, Any]]:
         return self._cur.fetch_all("recent_logs", {"limit": limit})
+
+    def task_logs(self, task_id: str) -> list[dict[str, Any]]:
+        return self._cur.fetch_all("task_logs", {"id": task_id})
+
+    def janitor_states(self) -> list[dict[str, Any]]:
+        return self._cur.fetch_all("janitor_states")
+
+    def task_detail(self, task_id: str) -> dict[str, Any] | None:
+        return self._cur.fetch_one("get_task_detail", {"id": task_id})
+
+    def list_tasks(
+        self,
+        *,
+        status: str,
+        since: dt.datetime,
+        before: tuple[dt.datetime, str],
+        queue: str | None,
+        name: str | None,
+        peon: str | None,
+        text: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Newest first within ``status``, strictly before the keyset cursor ``before``."""
+        pattern = None if text is None else "%" + text.replace("\\", "\\\\") + "%"
+        params = {
+            "status": status,
+            "since": since,
+            "before_at": before[0],
+            "before_id": before[1],
+            "queue": queue,
+            "name": name,
+            "peon": peon,
+            "text": text,
+            "pattern": pattern,
+            "limit": limit,
+        }
+        return self._cur.fetch_all("list_tasks", params)
+
+    def retry(self, task_ids: Sequence[str]) -> int:
+        """Back to PENDING; each finished run is counted first if the counters have not."""
+        retried = 0
+        janitor = JanitorQueries(self._cur)
+        for task_id in task_ids:
+            row = self._cur.fetch_one("retry_candidate", {"id": task_id})
+            if row is None:
+                continue
+            if self._cur.execute("retry_task", {"id": task_id}):
+                retried += 1
+                if row["finished_at"] is not None:
+                    janitor.count_if_uncounted(
+                        queue=row["queue"],
+                        task_name=row["task_name"],
+                        status=row["status"],
+                        finished_at=row["finished_at"],
+                    )
+        return retried

@@ -7,6 +7,7 @@ of sleeping; ``None`` means the database's ``NOW(6)``.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from workcraft.data.cursor import Cursor
 from workcraft.data.rows import DueRetry, SilentPeon, StrandedTask
@@ -20,9 +21,9 @@ class JanitorQueries:
     def __init__(self, cur: Cursor) -> None:
         self._cur = cur
 
-    def add_log(self, message: str) -> None:
-        """One line a person reads in ``logs``."""
-        self._cur.execute("insert_log", {"message": message})
+    def add_log(self, message: str, task_id: str | None = None) -> None:
+        """One line a person reads in ``logs`` (about ``task_id``, if it is about a task)."""
+        self._cur.execute("insert_log", {"message": message, "task_id": task_id})
 
     def server_uptime(self) -> float:
         row = self._cur.fetch_one("server_uptime")
@@ -107,6 +108,8 @@ class JanitorQueries:
             DueRetry(
                 row["id"],
                 row["task_name"],
+                row["queue"],
+                row["finished_at"],
                 int(row["retry_count"]),
                 int(row["retry_limit"]),
                 int(row["waited_us"]) / 1_000_000,
@@ -139,3 +142,47 @@ class JanitorQueries:
     def delete_offline_peons(self, *, now: dt.datetime | None, age: float, batch: int) -> int:
         params = {"now": now, "age_us": _us(age), "batch": batch}
         return self._cur.execute("delete_offline_peons", params)
+
+    # -- counters and state --------------------------------------------------------------
+    def finished_counts(
+        self, *, status: str, after: dt.datetime, until: dt.datetime
+    ) -> list[tuple[str, str, int]]:
+        params = {"status": status, "after": after, "until": until}
+        return [
+            (row["queue"], row["task_name"], int(row["n"]))
+            for row in self._cur.fetch_all("finished_counts", params)
+        ]
+
+    def add_to_totals(self, *, queue: str, task_name: str, status: str, n: int) -> None:
+        params = {"queue": queue, "task_name": task_name, "status": status, "n": n}
+        self._cur.execute("add_to_totals", params)
+
+    def state(self, name: str) -> dict[str, Any] | None:
+        return self._cur.fetch_one("state_row", {"name": name})
+
+    def ensure_state(self, name: str) -> None:
+        self._cur.execute("ensure_state_row", {"name": name})
+
+    def advance_watermark(
+        self, name: str, *, after: dt.datetime | None, until: dt.datetime
+    ) -> bool:
+        params = {"name": name, "after": after, "until": until}
+        return self._cur.execute("advance_watermark", params) > 0
+
+    def record_sweep(self, name: str, duration_s: float, detail: str) -> None:
+        params = {"name": f"sweep:{name}", "duration_s": duration_s, "detail": detail[:255]}
+        self._cur.execute("record_sweep", params)
+
+    def record_leader(self, holder: str, mode: str) -> None:
+        self._cur.execute("record_leader", {"holder": holder[:255], "mode": mode})
+
+    def count_if_uncounted(
+        self, *, queue: str, task_name: str, status: str, finished_at: dt.datetime
+    ) -> None:
+        """Add one finished run to the totals unless the counters already passed it (for a
+        row about to stop being ``status``); serialised with the counters sweep."""
+        self.ensure_state("counted_until")
+        row = self._cur.fetch_one("watermark_for_update", {"name": "counted_until"})
+        watermark = row["at"] if row else None
+        if watermark is None or finished_at > watermark:
+            self.add_to_totals(queue=queue, task_name=task_name, status=status, n=1)

@@ -23,6 +23,7 @@ class PeonQueries:
         hostname: str,
         pid: int,
         concurrency: int,
+        task_names: Sequence[str] = (),
     ) -> None:
         """Insert our row, or take an existing one over with a new session (PREPARING)."""
         self._cur.execute(
@@ -34,6 +35,7 @@ class PeonQueries:
                 "pid": pid,
                 "session": session,
                 "concurrency": concurrency,
+                "tasks": json.dumps(sorted(task_names)),
             },
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from typing import Any
 
@@ -79,6 +80,8 @@ class DueRetry:
 
     id: str
     task_name: str
+    queue: str
+    finished_at: dt.datetime
     retry_count: int
     retry_limit: int
     waited_s: float

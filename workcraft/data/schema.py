@@ -140,6 +140,13 @@ BOUNTYBOARD = Table(
             f"{BIN} GENERATED ALWAYS AS "
             f"(CASE WHEN {_HOLDS_UNIQUE_KEY} THEN `unique_key` END) STORED",
         ),
+        # The concurrency key while the task RUNS (NULL otherwise): its index changes only for
+        # keyed tasks, so unkeyed work pays nothing for the limit.
+        Column(
+            "running_key",
+            "varchar(255)",
+            f"{BIN} GENERATED ALWAYS AS (IF(`status` = 'RUNNING', `concurrency_key`, NULL)) STORED",
+        ),
         Column(
             "retry_pending_since",
             "timestamp(6)",
@@ -152,15 +159,17 @@ BOUNTYBOARD = Table(
         # run_at: an exact range per priority, so LIMIT n reads and locks n rows, whatever
         # else waits (a big backlog, a million rows scheduled for later).
         Index("ix_bountyboard_ready", "`status`, `queue`, `priority`, `run_at`"),
-        # Retention and operator listings by status and age.
+        # Retention, counters and "finished in the last minute", by status and finish time.
         Index("ix_bountyboard_finished", "`status`, `finished_at`"),
+        # Operator listings: newest first within a status (keyset on created_at, id).
+        Index("ix_bountyboard_status_created", "`status`, `created_at`"),
         # A peon's own tasks (dead-peon sweep, orphan release).
         Index("ix_bountyboard_worker", "`worker_id`, `status`"),
         # Reopen-failed sweep: only rows waiting for a retry are in this index's range.
         Index("ix_bountyboard_retry", "`retry_pending_since`"),
         Index("ux_bountyboard_unique_active", "`unique_active`", unique=True),
         # How many tasks with a concurrency key run now (the claim counts them).
-        Index("ix_bountyboard_concurrency", "`concurrency_key`, `status`"),
+        Index("ix_bountyboard_running_key", "`running_key`"),
     ),
     # Replaced by ix_bountyboard_ready (the claim order gained priority and run_at).
     obsolete_indexes=("ix_bountyboard_claim",),
@@ -181,6 +190,8 @@ PEON = Table(
         Column("running_tasks", "int", "NOT NULL DEFAULT 0"),
         Column("tasks_done", "bigint", "NOT NULL DEFAULT 0"),
         Column("started_at", "timestamp(6)", "NULL DEFAULT NULL"),
+        # The task names its app registers (JSON list): what no live peon can run shows.
+        Column("tasks", "text", "NULL DEFAULT NULL"),
     ),
     primary_key="`id`",
     indexes=(Index("ix_peon_status_heartbeat", "`status`, `last_heartbeat`"),),
@@ -192,9 +203,14 @@ LOGS = Table(
         Column("id", "bigint", "NOT NULL AUTO_INCREMENT"),
         Column("message", "text", "NOT NULL"),
         Column("created_at", "timestamp(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
+        # The task a line is about, if any: `tasks show` lists a task's timeline by it.
+        Column("task_id", "char(36)", "NULL DEFAULT NULL"),
     ),
     primary_key="`id`",
-    indexes=(Index("ix_logs_created_at", "`created_at`"),),
+    indexes=(
+        Index("ix_logs_created_at", "`created_at`"),
+        Index("ix_logs_task", "`task_id`"),
+    ),
 )
 
 SCHEDULES = Table(
@@ -239,6 +255,41 @@ CONCURRENCY_KEYS = Table(
     primary_key="`name`",
 )
 
+# Finished runs counted by the janitor leader, per queue, task name and status: monotonic
+# counters (retention does not lower them) that boards and /metrics read instead of
+# counting a big table.
+TASK_TOTALS = Table(
+    name="task_totals",
+    columns=(
+        Column("queue", "varchar(255)", f"{BIN} NOT NULL"),
+        Column("task_name", "varchar(255)", f"{BIN} NOT NULL"),
+        Column("status", _enum(TASK_STATUSES), "NOT NULL"),
+        Column("total", "bigint", "NOT NULL DEFAULT 0"),
+    ),
+    primary_key="`queue`, `task_name`, `status`",
+)
+
+# What the janitors say about themselves, one row per name: 'leader' (who leads, seen
+# when), 'counted_until' (the counters' watermark), 'sweep:<name>' (last run, how long).
+JANITOR_STATE = Table(
+    name="janitor_state",
+    columns=(
+        Column("name", "varchar(64)", "NOT NULL"),
+        Column("holder", "varchar(255)", "NULL DEFAULT NULL"),
+        Column("term", "bigint", "NOT NULL DEFAULT 0"),
+        Column("at", "timestamp(6)", "NULL DEFAULT NULL"),
+        Column("expires_at", "timestamp(6)", "NULL DEFAULT NULL"),
+        Column("duration_s", "double", "NULL DEFAULT NULL"),
+        Column("detail", "varchar(255)", "NULL DEFAULT NULL"),
+        Column(
+            "updated_at",
+            "timestamp(6)",
+            "NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)",
+        ),
+    ),
+    primary_key="`name`",
+)
+
 SCHEMA_TABLE = Table(
     name="workcraft_schema",
     columns=(
@@ -248,7 +299,17 @@ SCHEMA_TABLE = Table(
     primary_key="`version`",
 )
 
-TABLES = (PEON, BOUNTYBOARD, LOGS, SCHEDULES, QUEUES, CONCURRENCY_KEYS, SCHEMA_TABLE)
+TABLES = (
+    PEON,
+    BOUNTYBOARD,
+    LOGS,
+    SCHEDULES,
+    QUEUES,
+    CONCURRENCY_KEYS,
+    TASK_TOTALS,
+    JANITOR_STATE,
+    SCHEMA_TABLE,
+)
 
 # Constraints of the original workcraft that contradict this contract: the foreign key from
 # bountyboard.worker_id to peon.id (blocks widening ids, and deleting peons) and a check that

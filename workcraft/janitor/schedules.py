@@ -138,6 +138,7 @@ class EnqueueSchedules(Sweep):
                 result,
                 f"Schedule {name}: missed occurrences from {_aware(row.next_run_at).isoformat()}"
                 f" skipped; enqueued only the latest, {occurrence.isoformat()} (task {task_id})",
+                task_id,
             )
         else:
             log.debug("schedule %s: enqueued task %s for %s", name, task_id, occurrence)

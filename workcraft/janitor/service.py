@@ -23,6 +23,7 @@ from workcraft.janitor.lock import LeaderLock
 from workcraft.janitor.retention import Retention
 from workcraft.janitor.schedules import EnqueueSchedules
 from workcraft.janitor.sweeps import DeadPeons, ReopenFailed, SelfCorrect, Sweep, SweepResult
+from workcraft.janitor.totals import CountFinished
 
 log = logging.getLogger("workcraft.janitor")
 
@@ -37,6 +38,7 @@ SWEEPS: tuple[type[Sweep], ...] = (
     ReopenFailed,
     EnqueueSchedules,
     Retention,
+    CountFinished,
 )
 
 
@@ -88,6 +90,7 @@ class Janitor:
         if self.lock.acquire(timeout):
             with self._leader_mutex:
                 self._leader = True
+            self._record_leader()
             self._write_log(f"Janitor {self.janitor_id} became leader (lock {self.lock.name})")
             return True
         return False
@@ -112,6 +115,12 @@ class Janitor:
         every interval) takes over; we only take it back if nobody else did."""
         return self._lost_at is None or self.clock() - self._lost_at >= 2 * retry
 
+    def _record_leader(self) -> None:
+        try:
+            self.log_store.call(lambda q: q.janitor.record_leader(self.janitor_id, "get_lock"))
+        except WorkcraftError as exc:
+            log.debug("could not record leadership: %s", exc)
+
     def step_down(self) -> None:
         with self._leader_mutex:
             was_leader, self._leader = self._leader, False
@@ -131,13 +140,15 @@ class Janitor:
             log.error("sweep %s failed: %s", sweep.name, exc)
             return None
         self.runs[sweep.name] += 1
+        took = time.monotonic() - started
+        summary = ", ".join(f"{k}={v}" for k, v in result.counts.items()) or "nothing to do"
         log.debug(
-            "janitor %s: sweep %s done in %.3f s: %s",
-            self.janitor_id,
-            sweep.name,
-            time.monotonic() - started,
-            result.counts or "nothing to do",
+            "janitor %s: sweep %s done in %.3f s: %s", self.janitor_id, sweep.name, took, summary
         )
+        try:  # for boards and /metrics: when each sweep last ran and how long it took
+            sweep.store.call(lambda q: q.janitor.record_sweep(sweep.name, took, summary))
+        except WorkcraftError as exc:
+            log.debug("could not record sweep %s: %s", sweep.name, exc)
         return result
 
     def run_all_once(self, now: dt.datetime | None = None) -> list[SweepResult]:
@@ -179,7 +190,8 @@ class Janitor:
         try:
             while not self.stop_event.is_set():
                 if self._leader:
-                    self.still_leader()
+                    if self.still_leader():
+                        self._record_leader()
                 elif self._may_contend(retry) and self.try_lead():
                     # Sweep right away rather than waiting a whole interval.
                     for job in scheduler.get_jobs():

@@ -77,8 +77,8 @@ class Sweep(abc.ABC):
         return result
 
     @staticmethod
-    def _log(q: Queries, result: SweepResult, message: str) -> None:
-        q.janitor.add_log(message)
+    def _log(q: Queries, result: SweepResult, message: str, task_id: str | None = None) -> None:
+        q.janitor.add_log(message, task_id)
         result.messages.append(message)
 
     def _requeue_or_fail(
@@ -92,7 +92,10 @@ class Sweep(abc.ABC):
             if q.janitor.requeue(task):  # CANCELLED, since a cancel was asked
                 result.add("tasks_cancelled")
                 self._log(
-                    q, result, f"Task {task.id} ({name}) CANCELLED: {reason}; a cancel was asked"
+                    q,
+                    result,
+                    f"Task {task.id} ({name}) CANCELLED: {reason}; a cancel was asked",
+                    task.id,
                 )
             return
         if crashes >= limit:
@@ -103,11 +106,11 @@ class Sweep(abc.ABC):
             failure = json.dumps({"error_type": "PeonCrashed", "message": message})
             if q.janitor.fail_crashed(task, failure):
                 result.add("failed_poison_pill")
-                self._log(q, result, f"Task {task.id} ({name}) marked FAILURE: {message}")
+                self._log(q, result, f"Task {task.id} ({name}) marked FAILURE: {message}", task.id)
             return
         if q.janitor.requeue(task):
             result.add("tasks_requeued")
-            self._log(q, result, f"Task {task.id} ({name}) reset to PENDING: {reason}")
+            self._log(q, result, f"Task {task.id} ({name}) reset to PENDING: {reason}", task.id)
 
 
 class DeadPeons(Sweep):
@@ -184,6 +187,13 @@ class ReopenFailed(Sweep):
         for task in tasks:
             if not q.janitor.reopen(task.id, now):
                 continue
+            # The failure stops being a FAILURE row: count it now if the counters have not.
+            q.janitor.count_if_uncounted(
+                queue=task.queue,
+                task_name=task.task_name,
+                status="FAILURE",
+                finished_at=task.finished_at,
+            )
             result.add("tasks_reopened")
             self._log(
                 q,
@@ -191,5 +201,6 @@ class ReopenFailed(Sweep):
                 f"Task {task.id} ({printable(task.task_name)}) reopened for retry "
                 f"{task.retry_count} of {task.retry_limit} after {task.waited_s:.0f} s "
                 f"(backoff {task.backoff_s:g} s)",
+                task.id,
             )
         return len(tasks)

@@ -84,7 +84,9 @@ class Peon:
         self.store = db.store("peon", RetryPolicy.forever(self.hard_stop))
         self.registration = Registration(
             db,
-            Identity(options.worker_id, options.queues, options.concurrency),
+            Identity(
+                options.worker_id, options.queues, options.concurrency, tuple(sorted(app.tasks))
+            ),
             settings.DB_PEON_HEARTBEAT_INTERVAL,
             self.hard_stop,
             on_lost=self.wake.set,
@@ -275,6 +277,9 @@ class Peon:
                 released = self.exchange.release(self.session, unfinished)
                 log.warning("%d unfinished task(s) returned to PENDING", released)
                 self.pool.in_flight.clear()
+            # The heartbeat stops first: one that fires after OFFLINE would report the row
+            # taken over.
+            self.registration.stop_heartbeat()
             self.registration.deregister(self.store)
             log.info("peon %s OFFLINE after %d task(s)", self.worker_id, self.tasks_done)
         except WorkcraftError as exc:

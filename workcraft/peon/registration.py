@@ -30,6 +30,7 @@ class Identity:
     worker_id: str
     queues: tuple[str, ...]
     concurrency: int
+    task_names: tuple[str, ...] = ()
     hostname: str = dataclasses.field(default_factory=socket.gethostname)
     pid: int = dataclasses.field(default_factory=os.getpid)
 
@@ -76,6 +77,7 @@ class Registration:
                 hostname=identity.hostname,
                 pid=identity.pid,
                 concurrency=identity.concurrency,
+                task_names=identity.task_names,
             )
             for schedule in self.schedules:
                 q.schedules.upsert(schedule)

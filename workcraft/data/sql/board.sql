@@ -1,21 +1,100 @@
--- What operators read: counts, peons, the janitor's recent actions. Plain reads, no locks.
+-- What operators read: boards, task lists, queues, peons, the janitor's state. Plain reads,
+-- no locks. Every one is an index range or a bounded read: none counts a big table (the
+-- finished totals come from task_totals, which the janitor keeps).
 
--- board_counts --
--- How many tasks per queue, name and status.
-SELECT queue, task_name, status, COUNT(*) AS n FROM bountyboard
-GROUP BY queue, task_name, status ORDER BY queue, task_name, status
+-- live_counts --
+-- PENDING and RUNNING tasks per queue and name. Each side reads at most %(cap)s index
+-- entries, so a huge backlog costs a bounded read (the caller shows "at least").
+SELECT queue, task_name, status, COUNT(*) AS n FROM (
+  (SELECT queue, task_name, status FROM bountyboard WHERE status = 'PENDING' LIMIT %(cap)s)
+  UNION ALL
+  (SELECT queue, task_name, status FROM bountyboard WHERE status = 'RUNNING' LIMIT %(cap)s)
+) live
+GROUP BY queue, task_name, status
 
 -- retries_waiting --
--- FAILURE rows the janitor will still reopen (the demo waits for these too).
-SELECT COUNT(*) FROM bountyboard
-WHERE status = 'FAILURE' AND retry_on_failure = 1 AND retry_count <= retry_limit
-  AND crash_count < %(max_crashes)s
+-- FAILURE rows the janitor will still reopen: a range on ix_bountyboard_retry.
+SELECT queue, task_name, COUNT(*) AS n FROM (
+  SELECT queue, task_name FROM bountyboard
+  WHERE retry_pending_since IS NOT NULL AND crash_count < %(max_crashes)s
+  LIMIT %(cap)s
+) waiting
+GROUP BY queue, task_name
+
+-- task_totals --
+SELECT queue, task_name, status, total FROM task_totals
+
+-- finished_recently --
+-- Runs finished in the last %(seconds)s seconds, per status: ranges on ix_bountyboard_finished.
+SELECT status, COUNT(*) AS n FROM bountyboard
+WHERE status IN ('SUCCESS', 'FAILURE', 'INVALID', 'CANCELLED')
+  AND finished_at >= NOW(6) - INTERVAL %(seconds)s SECOND
+GROUP BY status
+
+-- next_pending_queue --
+-- The next queue name (in order) with PENDING tasks: one index dive per queue.
+SELECT MIN(queue) FROM bountyboard WHERE status = 'PENDING' AND queue > %s
+
+-- oldest_due_at_priority --
+-- The earliest run_at of one queue and priority: one dive on ix_bountyboard_ready.
+SELECT MIN(run_at) FROM bountyboard WHERE status = 'PENDING' AND queue = %s AND priority = %s
+
+-- queue_depth --
+-- PENDING tasks of one queue, counting at most %s index entries.
+SELECT COUNT(*) FROM (
+  SELECT 1 FROM bountyboard WHERE status = 'PENDING' AND queue = %s LIMIT %s
+) depth
+
+-- queue_rows --
+SELECT name, paused, updated_at FROM queues ORDER BY name
 
 -- peon_list --
 SELECT id, status, last_heartbeat, current_task, queues, hostname, pid, concurrency,
-       running_tasks, tasks_done,
+       running_tasks, tasks_done, started_at, tasks,
        TIMESTAMPDIFF(MICROSECOND, last_heartbeat, NOW(6)) / 1000000 AS silent_s
 FROM peon ORDER BY id
 
 -- recent_logs --
-SELECT id, message, created_at FROM logs ORDER BY id DESC LIMIT %(limit)s
+SELECT id, message, created_at, task_id FROM logs ORDER BY id DESC LIMIT %(limit)s
+
+-- task_logs --
+-- One task's timeline of janitor actions: ix_logs_task.
+SELECT id, message, created_at FROM logs WHERE task_id = %(id)s ORDER BY id
+
+-- janitor_states --
+SELECT name, holder, term, at, expires_at, duration_s, detail, updated_at,
+       TIMESTAMPDIFF(MICROSECOND, at, NOW(6)) / 1000000 AS age_s
+FROM janitor_state ORDER BY name
+
+-- list_tasks --
+-- Newest first within one status: a backward range on ix_bountyboard_status_created, from
+-- the keyset cursor (created_at, id). The other filters are checked on the rows read, so
+-- a filter that matches little reads further (bounded by --since).
+SELECT id, status, task_name, queue, worker_id, created_at, started_at, finished_at,
+       run_at, priority, retry_count, retry_limit, attempt
+FROM bountyboard
+WHERE status = %(status)s
+  AND created_at >= %(since)s
+  AND (created_at < %(before_at)s OR (created_at = %(before_at)s AND id < %(before_id)s))
+  AND (%(queue)s IS NULL OR queue = %(queue)s)
+  AND (%(name)s IS NULL OR task_name = %(name)s)
+  AND (%(peon)s IS NULL OR worker_id = %(peon)s)
+  AND (%(text)s IS NULL OR id = %(text)s OR JSON_SEARCH(payload, 'one', %(pattern)s) IS NOT NULL)
+ORDER BY created_at DESC, id DESC
+LIMIT %(limit)s
+
+-- get_task_detail --
+SELECT * FROM bountyboard WHERE id = %(id)s
+
+-- retry_candidate --
+SELECT id, status, queue, task_name, finished_at FROM bountyboard
+WHERE id = %(id)s AND status IN ('FAILURE', 'INVALID', 'CANCELLED')
+FOR UPDATE
+
+-- retry_task --
+-- An operator's retry: a failed, invalid or cancelled task runs again (its retry budget is
+-- not touched). IGNORE: a task whose unique key another live task holds stays as it is.
+UPDATE IGNORE bountyboard
+SET status = 'PENDING', worker_id = NULL, peon_session = NULL, started_at = NULL,
+    finished_at = NULL, run_at = NOW(6), cancel_requested = 0
+WHERE id = %(id)s AND status IN ('FAILURE', 'INVALID', 'CANCELLED')

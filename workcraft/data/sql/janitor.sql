@@ -2,7 +2,7 @@
 -- starts with `-- name --`; the comment lines under it say why it is shaped that way.
 
 -- insert_log --
-INSERT INTO logs (message) VALUES (%(message)s)
+INSERT INTO logs (message, task_id) VALUES (%(message)s, %(task_id)s)
 
 -- get_lock --
 -- The janitor leader lock lives on a connection of its own; the server frees it when that
@@ -91,7 +91,7 @@ WHERE id = %(id)s AND status = 'RUNNING' AND attempt = %(attempt)s
 -- so this is a range on ix_bountyboard_retry however many final failures are kept. The
 -- backoff is computed here once and returned (backoff_us) for the log line; the exponent is
 -- capped so a huge retry_count cannot overflow the arithmetic.
-SELECT id, task_name, retry_count, retry_limit,
+SELECT id, task_name, queue, finished_at, retry_count, retry_limit,
        TIMESTAMPDIFF(MICROSECOND, finished_at, COALESCE(%(now)s, NOW(6))) AS waited_us,
        LEAST(%(multiplier_us)s * POW(2, LEAST(GREATEST(retry_count, 1) - 1, 62)), %(max_us)s)
          AS backoff_us
@@ -132,3 +132,43 @@ WHERE status = 'OFFLINE'
   AND last_heartbeat < COALESCE(%(now)s, NOW(6)) - INTERVAL %(age_us)s MICROSECOND
 ORDER BY last_heartbeat
 LIMIT %(batch)s
+
+-- finished_counts --
+-- Finished runs of one status in a window of finished_at: a range on
+-- ix_bountyboard_finished, at most one counting interval's worth of rows.
+SELECT queue, task_name, COUNT(*) AS n FROM bountyboard
+WHERE status = %(status)s AND finished_at > %(after)s AND finished_at <= %(until)s
+GROUP BY queue, task_name
+
+-- add_to_totals --
+INSERT INTO task_totals (queue, task_name, status, total)
+VALUES (%(queue)s, %(task_name)s, %(status)s, %(n)s)
+ON DUPLICATE KEY UPDATE total = total + VALUES(total)
+
+-- state_row --
+SELECT name, holder, term, at, expires_at, duration_s, detail, updated_at
+FROM janitor_state WHERE name = %(name)s
+
+-- ensure_state_row --
+INSERT IGNORE INTO janitor_state (name) VALUES (%(name)s)
+
+-- advance_watermark --
+-- Fenced: only from the value this janitor read, so two janitors never count a window twice.
+UPDATE janitor_state SET at = %(until)s
+WHERE name = %(name)s AND at <=> %(after)s
+
+-- record_sweep --
+INSERT INTO janitor_state (name, at, duration_s, detail)
+VALUES (%(name)s, NOW(6), %(duration_s)s, %(detail)s)
+ON DUPLICATE KEY UPDATE at = NOW(6), duration_s = VALUES(duration_s), detail = VALUES(detail)
+
+-- record_leader --
+-- The leader says so every retry interval; boards show who leads and since when it was seen.
+INSERT INTO janitor_state (name, holder, at, detail)
+VALUES ('leader', %(holder)s, NOW(6), %(mode)s)
+ON DUPLICATE KEY UPDATE holder = VALUES(holder), at = NOW(6), detail = VALUES(detail)
+
+-- watermark_for_update --
+-- A FAILURE reopened before the counters saw it is counted by whoever reopens it; locking the
+-- watermark row makes that and the counters sweep take turns (never twice, never lost).
+SELECT at FROM janitor_state WHERE name = %(name)s FOR UPDATE

@@ -5,13 +5,13 @@
 -- Re-using an id takes the row over with a new session; the old process (if any) sees its
 -- session gone at its next heartbeat and stops claiming under that identity.
 INSERT INTO peon (id, status, last_heartbeat, current_task, queues, hostname, pid, session,
-                  concurrency, running_tasks, started_at)
+                  concurrency, running_tasks, started_at, tasks)
 VALUES (%(id)s, 'PREPARING', NOW(6), NULL, %(queues)s, %(hostname)s, %(pid)s, %(session)s,
-        %(concurrency)s, 0, NOW(6))
+        %(concurrency)s, 0, NOW(6), %(tasks)s)
 ON DUPLICATE KEY UPDATE status = 'PREPARING', last_heartbeat = NOW(6), current_task = NULL,
     queues = VALUES(queues), hostname = VALUES(hostname), pid = VALUES(pid),
     session = VALUES(session), concurrency = VALUES(concurrency), running_tasks = 0,
-    started_at = NOW(6)
+    started_at = NOW(6), tasks = VALUES(tasks)
 
 -- heartbeat --
 -- Matches nothing once the janitor declared us dead or another process took the id over.

@@ -79,9 +79,9 @@ FOR UPDATE SKIP LOCKED
 INSERT INTO concurrency_keys (name) VALUES (%s) ON DUPLICATE KEY UPDATE name = name
 
 -- running_with_key --
--- Uses ix_bountyboard_concurrency (concurrency_key, status). A crashed peon's task counts
--- until the janitor requeues it; then its slot is free again.
-SELECT COUNT(*) FROM bountyboard WHERE concurrency_key = %s AND status = 'RUNNING'
+-- Uses ix_bountyboard_running_key. A crashed peon's task counts until the janitor requeues
+-- it; then its slot is free again.
+SELECT COUNT(*) FROM bountyboard WHERE running_key = %s
 
 -- paused_queues --
 SELECT name FROM queues WHERE paused = 1 AND name IN ({names})
