@@ -34,6 +34,7 @@ TABLES_TO_EMPTY = (
     "queues",
     "concurrency_keys",
     "task_totals",
+    "throughput",
     "janitor_state",
 )
 

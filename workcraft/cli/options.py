@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from workcraft.config.database import DBConfig, get_db_config
-from workcraft.config.logs import LOG_FORMATS, configure_logging
+from workcraft.config.logs import LOG_FORMATS, LOG_LEVELS, configure_logging
 from workcraft.config.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,7 +48,12 @@ def runtime_options(fn: F) -> F:
         click.option(
             "--log-format", type=click.Choice(LOG_FORMATS), default="rich", show_default=True
         ),
-        click.option("--log-level", default="INFO", show_default=True),
+        click.option(
+            "--log-level",
+            type=click.Choice(LOG_LEVELS, case_sensitive=False),
+            default="INFO",
+            show_default=True,
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)

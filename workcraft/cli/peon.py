@@ -42,6 +42,12 @@ def split_queues(values: tuple[str, ...]) -> tuple[str, ...]:
 )
 @click.option("--concurrency", type=click.IntRange(1, 512), default=1, show_default=True)
 @click.option("--burst", is_flag=True, help="Exit 0 once the queues hold nothing runnable.")
+@click.option(
+    "--startup-timeout",
+    type=click.FloatRange(0),
+    default=None,
+    help="Exit 1 if the database is unreachable this many seconds at start (default: wait).",
+)
 @db_options
 @runtime_options
 def peon_cmd(**kwargs: Any) -> None:
@@ -54,6 +60,7 @@ def peon_cmd(**kwargs: Any) -> None:
         queues=split_queues(kwargs["queues"]),
         concurrency=kwargs["concurrency"],
         burst=kwargs["burst"],
+        startup_timeout=kwargs["startup_timeout"],
     )
     peon = Peon(app, Database(config), settings, options)
     peon.install_signal_handlers()

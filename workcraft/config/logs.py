@@ -8,6 +8,7 @@ import logging
 import sys
 
 LOG_FORMATS = ("rich", "json", "plain")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class JsonFormatter(logging.Formatter):

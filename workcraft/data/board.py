@@ -108,6 +108,9 @@ class BoardQueries:
         }
         return self._cur.fetch_all("list_tasks", params)
 
+    def throughput_since(self, since: dt.datetime) -> list[dict[str, Any]]:
+        return self._cur.fetch_all("throughput_since", {"since": since})
+
     def retry(self, task_ids: Sequence[str]) -> int:
         """Back to PENDING; each finished run is counted first if the counters have not."""
         retried = 0

@@ -153,6 +153,21 @@ class JanitorQueries:
             for row in self._cur.fetch_all("finished_counts", params)
         ]
 
+    def finished_per_minute(
+        self, *, status: str, after: dt.datetime, until: dt.datetime
+    ) -> list[tuple[dt.datetime, int]]:
+        params = {"status": status, "after": after, "until": until}
+        return [
+            (row["minute"], int(row["n"]))
+            for row in self._cur.fetch_all("finished_per_minute", params)
+        ]
+
+    def add_to_throughput(self, *, minute: dt.datetime, status: str, n: int) -> None:
+        self._cur.execute("add_to_throughput", {"minute": minute, "status": status, "n": n})
+
+    def delete_old_throughput(self, now: dt.datetime | None) -> int:
+        return self._cur.execute("delete_old_throughput", {"now": now})
+
     def add_to_totals(self, *, queue: str, task_name: str, status: str, n: int) -> None:
         params = {"queue": queue, "task_name": task_name, "status": status, "n": n}
         self._cur.execute("add_to_totals", params)

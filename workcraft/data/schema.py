@@ -269,6 +269,18 @@ TASK_TOTALS = Table(
     primary_key="`queue`, `task_name`, `status`",
 )
 
+# Finished runs per minute and status, for the last day's throughput chart: the counters
+# sweep adds to it, retention drops minutes older than a day.
+THROUGHPUT = Table(
+    name="throughput",
+    columns=(
+        Column("minute", "timestamp", "NOT NULL DEFAULT CURRENT_TIMESTAMP"),
+        Column("status", _enum(TASK_STATUSES), "NOT NULL"),
+        Column("n", "bigint", "NOT NULL DEFAULT 0"),
+    ),
+    primary_key="`minute`, `status`",
+)
+
 # What the janitors say about themselves, one row per name: 'leader' (who leads, seen
 # when), 'counted_until' (the counters' watermark), 'sweep:<name>' (last run, how long).
 JANITOR_STATE = Table(
@@ -307,6 +319,7 @@ TABLES = (
     QUEUES,
     CONCURRENCY_KEYS,
     TASK_TOTALS,
+    THROUGHPUT,
     JANITOR_STATE,
     SCHEMA_TABLE,
 )

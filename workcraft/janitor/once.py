@@ -22,7 +22,7 @@ def sweep_once(
     """Every sweep once, under the leader lock (waiting up to ``lock_timeout`` for it, and
     for an unreachable server)."""
     db.check_tables(RetryPolicy(give_up_after=lock_timeout))
-    janitor = Janitor(db, settings, janitor_id)
+    janitor = Janitor(db, settings, janitor_id, quiet=True)
     try:
         if not janitor.try_lead(lock_timeout):
             raise LockBusy(f"another janitor holds {janitor.lock.name}; waited {lock_timeout:g} s")

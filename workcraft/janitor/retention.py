@@ -51,6 +51,7 @@ class Retention(Sweep):
             deleted["offline_peons_deleted"] = q.janitor.delete_offline_peons(
                 now=now, age=self.settings.KEEP_OFFLINE_PEONS_DAYS * DAY, batch=batch
             )
+        deleted["throughput_minutes_deleted"] = q.janitor.delete_old_throughput(now)
         for key, count in deleted.items():
             if count:
                 result.add(key, count)

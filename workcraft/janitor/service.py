@@ -49,12 +49,16 @@ class Janitor:
         settings: Settings,
         janitor_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        quiet: bool = False,
     ) -> None:
         settings.validate()
         self.db = db
         self.settings = settings
         self.janitor_id = janitor_id or default_process_id()
         self.clock = clock
+        # janitor --once (a cron job): leadership is not news, so it is neither written to
+        # `logs` nor logged above DEBUG.
+        self.quiet = quiet
         self.stop_event = threading.Event()
         self.lock = LeaderLock(db)
         # One store per sweep: APScheduler runs each job in its own thread, never twice.
@@ -79,6 +83,9 @@ class Janitor:
         return self._leader
 
     def _write_log(self, message: str) -> None:
+        if self.quiet:
+            log.debug("%s", message)
+            return
         log.warning("%s", message)
         try:
             self.log_store.call(lambda q: q.janitor.add_log(message))

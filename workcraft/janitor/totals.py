@@ -41,4 +41,6 @@ class CountFinished(Sweep):
             ):
                 q.janitor.add_to_totals(queue=queue, task_name=task_name, status=status, n=n)
                 result.add(f"{status.lower()}_counted", n)
+            for minute, n in q.janitor.finished_per_minute(status=status, after=start, until=until):
+                q.janitor.add_to_throughput(minute=minute, status=status, n=n)
         return 0  # one window per run

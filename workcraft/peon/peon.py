@@ -42,6 +42,8 @@ class PeonOptions:
     queues: tuple[str, ...] = ("DEFAULT",)
     concurrency: int = 1
     burst: bool = False
+    # How long to wait for an unreachable database at start (None: as long as it takes).
+    startup_timeout: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,7 +141,8 @@ class Peon:
         while the database was still unreachable."""
         # While the database is unreachable at start, the first signal ends the wait.
         try:
-            with self.db.store("peon", RetryPolicy.forever(self.stopping)) as store:
+            wait = RetryPolicy(give_up_after=self.options.startup_timeout, stop_event=self.stopping)
+            with self.db.store("peon", wait) as store:
                 self.registration.register(store)
         except DatabaseUnavailable:
             if self.stopping.is_set():

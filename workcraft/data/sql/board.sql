@@ -98,3 +98,7 @@ UPDATE IGNORE bountyboard
 SET status = 'PENDING', worker_id = NULL, peon_session = NULL, started_at = NULL,
     finished_at = NULL, run_at = NOW(6), cancel_requested = 0
 WHERE id = %(id)s AND status IN ('FAILURE', 'INVALID', 'CANCELLED')
+
+-- throughput_since --
+-- Finished runs per minute for the chart (kept by the counters sweep; a day at most).
+SELECT minute, status, n FROM throughput WHERE minute >= %(since)s ORDER BY minute

@@ -140,6 +140,20 @@ SELECT queue, task_name, COUNT(*) AS n FROM bountyboard
 WHERE status = %(status)s AND finished_at > %(after)s AND finished_at <= %(until)s
 GROUP BY queue, task_name
 
+-- finished_per_minute --
+-- The same window, per minute of finished_at, for the throughput chart.
+SELECT FROM_UNIXTIME(FLOOR(UNIX_TIMESTAMP(finished_at) / 60) * 60) AS minute, COUNT(*) AS n
+FROM bountyboard
+WHERE status = %(status)s AND finished_at > %(after)s AND finished_at <= %(until)s
+GROUP BY minute
+
+-- add_to_throughput --
+INSERT INTO throughput (minute, status, n) VALUES (%(minute)s, %(status)s, %(n)s)
+ON DUPLICATE KEY UPDATE n = n + VALUES(n)
+
+-- delete_old_throughput --
+DELETE FROM throughput WHERE minute < COALESCE(%(now)s, NOW(6)) - INTERVAL 1 DAY
+
 -- add_to_totals --
 INSERT INTO task_totals (queue, task_name, status, total)
 VALUES (%(queue)s, %(task_name)s, %(status)s, %(n)s)
