@@ -9,45 +9,35 @@
 
 Tests that stop the server use a private MariaDB (``private_server``); the others use the
 shared test database. Executions are counted in the side table ``executions`` that the
-tasks of ``fault_apps/tasks.py`` write to. Every test prints a ``FIGURES`` line (run with
+tasks of ``tests/fault_apps/tasks.py`` write to. Raw SQL goes through ``Sql`` connections
+that reconnect after a server restart. Every test prints a ``FIGURES`` line (run with
 ``-s``) that ``docs/reliability.md`` quotes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime as dt
 import json
 import os
 import random
 import re
 import signal
 import time
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_procs import (
-    Db,
-    FaultProcs,
-    Proc,
-    create_executions,
-    enqueue,
-    enqueue_many,
-    execution_counts,
-    executions_of,
-    json_log_entries,
-    log_lines,
-    parse_ts,
-    peon_row,
-    status_counts,
-    task_row,
-    tasks_started_between,
-    wait_until,
-    write_config,
-)
-from private_server import PrivateServer
 
+from tests.support.private_server import PrivateServer
+from tests.support.procs import FAULT_APP, Proc, ProcGroup
+from tests.support.rows import log_lines, peon_row, status_counts, task_row
+from tests.support.settings import FAULT, write_settings
+from tests.support.sql import Sql
+from tests.support.waiting import wait_until
 from workcraft.db import DBConfig
 from workcraft.setup import setup_database_tables
 
@@ -56,60 +46,115 @@ SIGTERM = signal.SIGTERM
 LEADER_LINE = re.compile(r"^Janitor (\S+) became leader")
 SWEEP_LINE = re.compile(r"^janitor (\S+): sweep (\S+) done in ([0-9.]+) s")
 
-Spawn = Callable[[DBConfig], FaultProcs]
-OpenDb = Callable[..., Db]
+RECONNECT_FOR = 30  # how long raw SQL keeps retrying while the server is away
+
+Spawn = Callable[[DBConfig], ProcGroup]
+OpenSql = Callable[..., Sql]
+
+EXECUTIONS_DDL = (
+    "CREATE TABLE IF NOT EXISTS executions ("
+    " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    " task_id CHAR(36) NOT NULL,"
+    " pid INT NOT NULL,"
+    " token CHAR(36) NOT NULL,"
+    " started_at DATETIME(6) NOT NULL,"
+    " UNIQUE KEY ux_executions_token (token),"
+    " KEY ix_executions_task (task_id))"
+)
 
 
 # -- fixtures -----------------------------------------------------------------------------------
 @pytest.fixture
-def private_db(private_server: PrivateServer) -> DBConfig:
-    """The workcraft tables (and ``executions``) on the test's own server."""
-    config = private_server.config("workcraft")
-    setup_database_tables(config)
-    db = Db(config)
-    create_executions(db)
-    db.close()
-    return config
+def private_db(private_db: DBConfig) -> DBConfig:
+    """The shared ``private_db`` (workcraft tables on the test's own server) plus the
+    ``executions`` table."""
+    with Sql(private_db) as sql:
+        create_executions(sql)
+    return private_db
 
 
 @pytest.fixture
-def spawn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Spawn]:
-    """``spawn(config)`` -> a ``FaultProcs`` in ``tmp_path``; all stopped in teardown."""
-    groups: list[FaultProcs] = []
-    failed_before = request.session.testsfailed
+def spawn(proc_groups: Callable[..., ProcGroup]) -> Spawn:
+    """``spawn(config)`` -> a group for the fault_apps tasks (plain logs, a 20 s grace at
+    teardown) in ``tmp_path``; all stopped in teardown."""
 
-    def make(config: DBConfig) -> FaultProcs:
-        group = FaultProcs(tmp_path, config)
-        groups.append(group)
-        return group
+    def make(config: DBConfig) -> ProcGroup:
+        return proc_groups(config, app=FAULT_APP, log_format="plain", grace=20.0)
 
-    yield make
-    failed = request.session.testsfailed > failed_before
-    for group in groups:
-        group.stop_all(show=failed)
+    return make
 
 
-@pytest.fixture
-def open_db() -> Iterator[OpenDb]:
-    """``open_db(config)`` -> a ``Db``; every one is closed in teardown."""
-    opened: list[Db] = []
+# -- rows ---------------------------------------------------------------------------------------
+def create_executions(sql: Sql) -> None:
+    """The side table the fault_apps tasks write one row to per execution (emptied)."""
+    sql.run(EXECUTIONS_DDL)
+    sql.run("DELETE FROM executions")
 
-    def make(config: DBConfig, reconnect_for: float = 30) -> Db:
-        db = Db(config, reconnect_for)
-        opened.append(db)
-        return db
 
-    yield make
-    for db in opened:
-        db.close()
+def enqueue_many(sql: Sql, task_name: str, count: int, *args: Any, batch: int = 500) -> list[str]:
+    """``count`` plain-SQL enqueues (multi-row INSERTs); each task's first arg is its id."""
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    for start in range(0, count, batch):
+        chunk = ids[start : start + batch]
+        placeholders = ", ".join(["(%s, %s, %s)"] * len(chunk))
+        params: list[Any] = []
+        for task_id in chunk:
+            params += [task_id, task_name, json.dumps({"task_args": [task_id, *args]})]
+        sql.run(f"INSERT INTO bountyboard (id, task_name, payload) VALUES {placeholders}", params)
+    return ids
+
+
+def enqueue(sql: Sql, task_name: str, *args: Any) -> str:
+    return enqueue_many(sql, task_name, 1, *args)[0]
+
+
+def execution_counts(sql: Sql) -> dict[str, int]:
+    return {
+        str(row["task_id"]): int(row["n"])
+        for row in sql.rows("SELECT task_id, COUNT(*) AS n FROM executions GROUP BY task_id")
+    }
+
+
+def executions_of(sql: Sql, task_id: str) -> int:
+    return sql.count("SELECT COUNT(*) FROM executions WHERE task_id = %s", (task_id,))
+
+
+def utc(timestamp: float) -> dt.datetime:
+    """A ``time.time()`` value as the naive UTC datetime the ``executions`` table holds."""
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.timezone.utc).replace(tzinfo=None)
+
+
+def tasks_started_between(sql: Sql, start: float, end: float) -> set[str]:
+    """Tasks with an execution that began (task's own clock) in [start, end]."""
+    rows = sql.rows(
+        "SELECT DISTINCT task_id FROM executions WHERE started_at BETWEEN %s AND %s",
+        (utc(start), utc(end)),
+    )
+    return {str(row["task_id"]) for row in rows}
+
+
+def json_log_entries(text: str) -> list[dict[str, Any]]:
+    """The JSON log lines of a ``--log-format json`` process (other lines are skipped)."""
+    entries = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        with contextlib.suppress(ValueError):
+            entries.append(json.loads(line))
+    return entries
+
+
+def parse_ts(value: str) -> float:
+    return dt.datetime.fromisoformat(value).timestamp()
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def wait_for_idle_peons(db: Db, procs: FaultProcs, *worker_ids: str) -> None:
+def wait_for_idle_peons(sql: Sql, procs: ProcGroup, *worker_ids: str) -> None:
     marks = ", ".join(["%s"] * len(worker_ids))
     wait_until(
         lambda: (
-            db.count(
+            sql.count(
                 f"SELECT COUNT(*) FROM peon WHERE status = 'IDLE' AND id IN ({marks})", worker_ids
             )
             == len(worker_ids)
@@ -121,20 +166,20 @@ def wait_for_idle_peons(db: Db, procs: FaultProcs, *worker_ids: str) -> None:
     )
 
 
-def leaders(db: Db) -> list[str]:
+def leaders(sql: Sql) -> list[str]:
     """Janitor ids from the "became leader" lines of ``logs``, oldest first."""
     found = []
-    for line in log_lines(db, "Janitor % became leader%"):
+    for line in log_lines(sql, "Janitor % became leader%"):
         match = LEADER_LINE.match(line)
         assert match, line
         found.append(match.group(1))
     return found
 
 
-def wait_for_leader(db: Db, procs: FaultProcs, after: int = 0) -> str:
+def wait_for_leader(sql: Sql, procs: ProcGroup, after: int = 0) -> str:
     """The janitor id of the (after+1)-th "became leader" line, once it is written."""
     found = wait_until(
-        lambda: leaders(db)[after:] or None,
+        lambda: leaders(sql)[after:] or None,
         STARTUP,
         f"a 'became leader' line number {after + 1}",
         procs.tails,
@@ -144,9 +189,9 @@ def wait_for_leader(db: Db, procs: FaultProcs, after: int = 0) -> str:
 
 
 def wait_for_successes(
-    db: Db,
+    sql: Sql,
     count: int,
-    procs: FaultProcs,
+    procs: ProcGroup,
     timeout: float,
     workers: Callable[[], list[Proc]],
     what: str = "",
@@ -156,13 +201,13 @@ def wait_for_successes(
     def done() -> bool:
         running = [proc for proc in workers() if proc.returncode is None]
         assert running, f"every peon exited before {count} tasks were done\n{procs.tails()}"
-        return db.count("SELECT COUNT(*) FROM bountyboard WHERE status = 'SUCCESS'") >= count
+        return sql.count("SELECT COUNT(*) FROM bountyboard WHERE status = 'SUCCESS'") >= count
 
     wait_until(
         done,
         timeout,
         what or f"{count} tasks SUCCESS",
-        lambda: f"{status_counts(db)}\n{log_lines(db)[-20:]}\n{procs.tails()}",
+        lambda: f"{status_counts(sql)}\n{log_lines(sql)[-20:]}\n{procs.tails()}",
         interval=0.2,
     )
 
@@ -216,10 +261,10 @@ class RunFigures:
         )
 
 
-def check_every_task_ran(db: Db, ids: list[str], allowed_duplicates: set[str]) -> RunFigures:
+def check_every_task_ran(sql: Sql, ids: list[str], allowed_duplicates: set[str]) -> RunFigures:
     """All SUCCESS and none lost (asserted here); which tasks ran more than once."""
-    assert status_counts(db) == {"SUCCESS": len(ids)}
-    counts = execution_counts(db)
+    assert status_counts(sql) == {"SUCCESS": len(ids)}
+    counts = execution_counts(sql)
     lost = [task_id for task_id in ids if counts.get(task_id, 0) == 0]
     assert lost == [], f"{len(lost)} task(s) SUCCESS without an execution: {lost[:5]}"
     assert set(counts) == set(ids)
@@ -240,18 +285,18 @@ def test_database_restarts_twice_mid_run(
     private_db: DBConfig,
     spawn: Spawn,
     tmp_path: Path,
-    open_db: OpenDb,
+    open_sql: OpenSql,
 ) -> None:
     total, cuts, down_for = 5000, 2, 5.0
-    write_config(tmp_path)
-    db = open_db(private_db, reconnect_for=60)
+    write_settings(tmp_path, FAULT)
+    sql = open_sql(private_db, reconnect_for=60)
     procs = spawn(private_db)
     janitor = procs.janitor("jan-restart")
     peon_ids = [f"restart-{i}" for i in range(4)]
     peons = [procs.peon(worker_id, "--concurrency=2") for worker_id in peon_ids]
-    wait_for_idle_peons(db, procs, *peon_ids)
-    wait_for_leader(db, procs)
-    ids = enqueue_many(db, "record", total)
+    wait_for_idle_peons(sql, procs, *peon_ids)
+    wait_for_leader(sql, procs)
+    ids = enqueue_many(sql, "record", total)
 
     # "RUNNING at a cut": RUNNING in a query right before the stop, plus every task whose
     # execution began between that query and the restart (claimed before the server went
@@ -261,21 +306,21 @@ def test_database_restarts_twice_mid_run(
     for cut in range(1, cuts + 1):
         goal = cut * total // (cuts + 2)
         wait_for_successes(
-            db, goal, procs, 60, workers=lambda: peons, what=f"{goal} SUCCESS before cut {cut}"
+            sql, goal, procs, 60, workers=lambda: peons, what=f"{goal} SUCCESS before cut {cut}"
         )
         before = time.time()
-        snapshots.append(db.ids("SELECT id FROM bountyboard WHERE status = 'RUNNING'"))
+        snapshots.append(sql.ids("SELECT id FROM bountyboard WHERE status = 'RUNNING'"))
         private_server.stop()
-        db.close()
+        sql.close()
         time.sleep(down_for)
         windows.append((before, time.time()))
         private_server.start()
 
-    wait_for_successes(db, total, procs, timeout=75, workers=lambda: peons)
+    wait_for_successes(sql, total, procs, timeout=75, workers=lambda: peons)
     running_at_cuts = set().union(*snapshots)
     for start, end in windows:
-        running_at_cuts |= tasks_started_between(db, start, end)
-    run = check_every_task_ran(db, ids, running_at_cuts)
+        running_at_cuts |= tasks_started_between(sql, start, end)
+    run = check_every_task_ran(sql, ids, running_at_cuts)
 
     exited = [proc.name for proc in [*peons, janitor] if proc.returncode is not None]
     figures(
@@ -298,10 +343,10 @@ def test_database_restarts_twice_mid_run(
 
 
 # -- 2. database down at start -------------------------------------------------------------------
-def wait_until_leader(db: Db, name: str, timeout: float = 15) -> None:
+def wait_until_leader(sql: Sql, name: str, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
-    while leaders(db) != [name]:
-        assert time.monotonic() < deadline, f"leaders: {leaders(db)}"
+    while leaders(sql) != [name]:
+        assert time.monotonic() < deadline, f"leaders: {leaders(sql)}"
         time.sleep(0.2)
 
 
@@ -311,10 +356,10 @@ def test_database_down_at_start(
     private_db: DBConfig,
     spawn: Spawn,
     tmp_path: Path,
-    open_db: OpenDb,
+    open_sql: OpenSql,
 ) -> None:
     total = 50
-    write_config(tmp_path)
+    write_settings(tmp_path, FAULT)
     private_server.stop()
     procs = spawn(private_db)
     peon = procs.peon("early-peon")
@@ -332,15 +377,15 @@ def test_database_down_at_start(
 
     private_server.start()
     setup_database_tables(private_db)  # idempotent: the tables were there before the stop
-    db = open_db(private_db)
-    ids = enqueue_many(db, "record", total)
-    wait_for_successes(db, total, procs, timeout=60, workers=lambda: [peon])
-    run = check_every_task_ran(db, ids, set())
+    sql = open_sql(private_db, reconnect_for=RECONNECT_FOR)
+    ids = enqueue_many(sql, "record", total)
+    wait_for_successes(sql, total, procs, timeout=60, workers=lambda: [peon])
+    run = check_every_task_ran(sql, ids, set())
     for proc in (peon, janitor):
         # The janitor may still be in its backoff sleep (up to 5 s) when the peon is done.
         proc.wait_for_output("is back", timeout=STARTUP)
         assert "Traceback" not in proc.output, proc.describe()
-    wait_until_leader(db, "early-janitor")
+    wait_until_leader(sql, "early-janitor")
     stop_and_expect_zero([peon, janitor])
     figures(
         f"FIGURES down-at-start: tasks={total} log_lines_while_waiting="
@@ -352,18 +397,19 @@ def test_database_down_at_start(
 
 # -- 3. kill storm -----------------------------------------------------------------------------
 @pytest.mark.slow
-def test_kill_storm(db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_db: OpenDb) -> None:
+def test_kill_storm(db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_sql: OpenSql) -> None:
     total, every, max_kills = 5000, 1.5, 30
-    write_config(
+    write_settings(
         tmp_path,
+        FAULT,
         DB_PEON_HEARTBEAT_INTERVAL=0.3,
         DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD=1.5,
         DB_SETUP_CHECK_DEAD_WORKER_INTERVAL=0.3,
         DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL=0.3,
         TASK_MAX_CRASHES=10,
     )
-    db = open_db(db_config)
-    create_executions(db)
+    sql = open_sql(db_config, reconnect_for=RECONNECT_FOR)
+    create_executions(sql)
     procs = spawn(db_config)
     janitor = procs.janitor("jan-storm")
     serial = 0
@@ -375,9 +421,9 @@ def test_kill_storm(db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_db: 
         return worker_id, procs.peon(worker_id, "--concurrency=2")
 
     live = dict(new_peon() for _ in range(4))
-    wait_for_idle_peons(db, procs, *live)
-    wait_for_leader(db, procs)
-    ids = enqueue_many(db, "record", total)
+    wait_for_idle_peons(sql, procs, *live)
+    wait_for_leader(sql, procs)
+    ids = enqueue_many(sql, "record", total)
 
     rng = random.Random()
     killed: list[str] = []
@@ -385,38 +431,38 @@ def test_kill_storm(db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_db: 
     deadline = time.monotonic() + 75
     while len(killed) < max_kills and time.monotonic() < deadline:
         time.sleep(every)
-        if db.count("SELECT COUNT(*) FROM bountyboard WHERE status = 'SUCCESS'") == total:
+        if sql.count("SELECT COUNT(*) FROM bountyboard WHERE status = 'SUCCESS'") == total:
             break
         victim_id = rng.choice(sorted(live))
         victim = live.pop(victim_id)
         # Freeze it first, so the RUNNING set read next is exactly what it holds at the kill.
-        victim.send(signal.SIGSTOP)
+        victim.freeze()
         time.sleep(0.2)
-        running_under_killed |= db.ids(
+        running_under_killed |= sql.ids(
             "SELECT id FROM bountyboard WHERE status = 'RUNNING' AND worker_id = %s",
             (victim_id,),
         )
-        procs.kill9(victim)
+        victim.kill9()
         killed.append(victim_id)
         worker_id, proc = new_peon()
         live[worker_id] = proc
 
-    wait_for_successes(db, total, procs, timeout=60, workers=lambda: list(live.values()))
-    run = check_every_task_ran(db, ids, running_under_killed)
+    wait_for_successes(sql, total, procs, timeout=60, workers=lambda: list(live.values()))
+    run = check_every_task_ran(sql, ids, running_under_killed)
     marks = ", ".join(["%s"] * len(killed))
     wait_until(
         lambda: (
-            db.count(
+            sql.count(
                 f"SELECT COUNT(*) FROM peon WHERE status = 'OFFLINE' AND id IN ({marks})", killed
             )
             == len(killed)
         ),
         15,
         "every killed peon declared dead (OFFLINE)",
-        lambda: f"{log_lines(db)[-20:]}",
+        lambda: f"{log_lines(sql)[-20:]}",
         interval=0.2,
     )
-    max_crashes = db.count("SELECT MAX(crash_count) FROM bountyboard")
+    max_crashes = sql.count("SELECT MAX(crash_count) FROM bountyboard")
     for proc in live.values():
         assert proc.returncode is None, proc.describe()
     assert janitor.returncode is None, janitor.describe()
@@ -445,17 +491,18 @@ def sweep_intervals(proc: Proc) -> list[tuple[float, float, str]]:
 
 @pytest.mark.slow
 def test_janitor_leader_kill_storm(
-    db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_db: OpenDb
+    db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_sql: OpenSql
 ) -> None:
     kills, tolerance = 10, 0.005
-    write_config(
+    write_settings(
         tmp_path,
+        FAULT,
         DB_SETUP_CHECK_DEAD_WORKER_INTERVAL=0.2,
         DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL=0.2,
         DB_SETUP_RUN_REOPEN_FAILED_TASK_INTERVAL=0.2,
         JANITOR_LEADER_RETRY_INTERVAL=0.3,
     )
-    db = open_db(db_config)
+    sql = open_sql(db_config, reconnect_for=RECONNECT_FOR)
     procs = spawn(db_config)
     janitors: dict[str, Proc] = {}
 
@@ -467,8 +514,8 @@ def test_janitor_leader_kill_storm(
 
     def plant_orphan() -> str:
         """A RUNNING task whose peon is gone: only a sweeping leader puts it back."""
-        task_id = enqueue(db, "record")
-        db.run(
+        task_id = enqueue(sql, "record")
+        sql.run(
             "UPDATE bountyboard SET status = 'RUNNING', worker_id = 'ghost', attempt = 1,"
             " peon_session = UUID(), started_at = NOW(6) WHERE id = %s",
             (task_id,),
@@ -481,14 +528,14 @@ def test_janitor_leader_kill_storm(
     leader_periods: list[str] = []
     orphans: list[str] = []
     for round_number in range(kills + 1):
-        leader_id = wait_for_leader(db, procs, after=round_number)
+        leader_id = wait_for_leader(sql, procs, after=round_number)
         leader = janitors[leader_id]
         assert leader.returncode is None, leader.describe()
         leader_periods.append(leader_id)
         orphan = plant_orphan()
         orphans.append(orphan)
         wait_until(
-            lambda orphan=orphan: task_row(db, orphan)["status"] == "PENDING",
+            lambda orphan=orphan: task_row(sql, orphan)["status"] == "PENDING",
             20,
             f"leader {leader_id} to requeue orphan {orphan}",
             procs.tails,
@@ -502,7 +549,7 @@ def test_janitor_leader_kill_storm(
             interval=0.1,
         )
         if round_number < kills:
-            procs.kill9(leader)
+            leader.kill9()
             start_janitor(f"j{len(janitors) + 1}")
 
     alive = [proc for proc in janitors.values() if proc.returncode is None]
@@ -535,7 +582,7 @@ def test_janitor_leader_kill_storm(
 
     # Every planted orphan was put back exactly once.
     for orphan in orphans:
-        assert len(log_lines(db, f"Task {orphan} %reset to PENDING%")) == 1
+        assert len(log_lines(sql, f"Task {orphan} %reset to PENDING%")) == 1
     figures(
         f"FIGURES janitor-storm: leaders={len(leader_periods)} kills={kills} "
         f"sweeps={len(intervals)} overlaps={len(overlaps)} orphans_requeued={len(orphans)}"
@@ -551,18 +598,19 @@ def test_poison_pill_is_failed_after_three_crashes(
     tmp_path: Path,
     task_name: str,
     exit_code: int,
-    open_db: OpenDb,
+    open_sql: OpenSql,
 ) -> None:
     good_total, max_restarts = 20, 8
-    write_config(
+    write_settings(
         tmp_path,
+        FAULT,
         DB_PEON_HEARTBEAT_INTERVAL=0.3,
         DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD=1.5,
         DB_SETUP_CHECK_DEAD_WORKER_INTERVAL=0.3,
         DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL=0.3,
     )  # TASK_MAX_CRASHES: the default, 3
-    db = open_db(db_config)
-    create_executions(db)
+    sql = open_sql(db_config, reconnect_for=RECONNECT_FOR)
+    create_executions(sql)
     procs = spawn(db_config)
     janitor = procs.janitor("jan-poison")
     serial = 0
@@ -573,10 +621,10 @@ def test_poison_pill_is_failed_after_three_crashes(
         return procs.peon(f"poison-{serial}")
 
     slots = [new_peon(), new_peon()]
-    wait_for_idle_peons(db, procs, "poison-1", "poison-2")
-    wait_for_leader(db, procs)
-    poison = enqueue(db, task_name)
-    good = enqueue_many(db, "record", good_total)
+    wait_for_idle_peons(sql, procs, "poison-1", "poison-2")
+    wait_for_leader(sql, procs)
+    poison = enqueue(sql, task_name)
+    good = enqueue_many(sql, "record", good_total)
 
     # The supervisor: whenever a peon dies, start another one (bounded).
     deaths: list[int | None] = []
@@ -587,31 +635,31 @@ def test_poison_pill_is_failed_after_three_crashes(
                 deaths.append(proc.returncode)
                 assert len(deaths) <= max_restarts, f"{deaths}\n{procs.tails()}"
                 slots[index] = new_peon()
-        done = db.count(
+        done = sql.count(
             "SELECT COUNT(*) FROM bountyboard WHERE status = 'SUCCESS' AND task_name = 'record'"
         )
-        return done == good_total and task_row(db, poison)["status"] == "FAILURE"
+        return done == good_total and task_row(sql, poison)["status"] == "FAILURE"
 
     wait_until(
         supervise,
         75,
         "the poison pill FAILURE and every good task SUCCESS",
-        lambda: f"{status_counts(db)}\n{log_lines(db)[-20:]}\n{procs.tails()}",
+        lambda: f"{status_counts(sql)}\n{log_lines(sql)[-20:]}\n{procs.tails()}",
         interval=0.2,
     )
-    row = task_row(db, poison)
+    row = task_row(sql, poison)
     result = json.loads(str(row["result"]))
     assert result["error_type"] == "PeonCrashed", result
     assert "3 times" in result["message"], result
     assert row["crash_count"] == 3
-    assert executions_of(db, poison) == 3
+    assert executions_of(sql, poison) == 3
     assert deaths == [exit_code] * 3, deaths
-    counts = execution_counts(db)
+    counts = execution_counts(sql)
     assert all(counts.get(task_id) == 1 for task_id in good), counts
-    assert any(f"Task {poison}" in line and "marked FAILURE" in line for line in log_lines(db))
+    assert any(f"Task {poison}" in line and "marked FAILURE" in line for line in log_lines(sql))
 
     time.sleep(1)  # nothing runs it again
-    assert executions_of(db, poison) == 3
+    assert executions_of(sql, poison) == 3
     assert all(proc.returncode is None for proc in slots), procs.tails()
     stop_and_expect_zero([*slots, janitor])
     figures(
@@ -631,97 +679,97 @@ LONG_SETTINGS: dict[str, Any] = {
 
 @pytest.mark.slow
 def test_long_task_of_a_heartbeating_peon_is_never_reclaimed(
-    db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_db: OpenDb
+    db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_sql: OpenSql
 ) -> None:
     seconds = 6.0  # three times the dead threshold
-    write_config(tmp_path, **LONG_SETTINGS)
-    db = open_db(db_config)
-    create_executions(db)
+    write_settings(tmp_path, FAULT, **LONG_SETTINGS)
+    sql = open_sql(db_config, reconnect_for=RECONNECT_FOR)
+    create_executions(sql)
     procs = spawn(db_config)
     janitor = procs.janitor("jan-long")
     peon = procs.peon("long-peon")
     spare = procs.peon("spare-peon")  # would take the task if it were ever reset
-    wait_for_idle_peons(db, procs, "long-peon", "spare-peon")
-    wait_for_leader(db, procs)
+    wait_for_idle_peons(sql, procs, "long-peon", "spare-peon")
+    wait_for_leader(sql, procs)
 
-    task_id = enqueue(db, "sleep_for", seconds)
+    task_id = enqueue(sql, "sleep_for", seconds)
     wait_until(
-        lambda: task_row(db, task_id)["status"] == "SUCCESS",
+        lambda: task_row(sql, task_id)["status"] == "SUCCESS",
         seconds + 30,
         "the long task SUCCESS",
         procs.tails,
         interval=0.2,
     )
-    row = task_row(db, task_id)
-    assert executions_of(db, task_id) == 1
+    row = task_row(sql, task_id)
+    assert executions_of(sql, task_id) == 1
     assert row["crash_count"] == 0 and row["attempt"] == 1
     assert json.loads(str(row["result"])) == {
-        "pid": int(row_pid(db, str(row["worker_id"]))),
+        "pid": int(row_pid(sql, str(row["worker_id"]))),
         "run": 1,
     }
-    lines = log_lines(db)
+    lines = log_lines(sql)
     assert not [line for line in lines if "reset to PENDING" in line], lines
     assert not [line for line in lines if "declared dead" in line], lines
     stop_and_expect_zero([peon, spare, janitor])
     figures(f"FIGURES long-task: seconds={seconds:g} dead_after=2 executions=1 reclaimed=0")
 
 
-def row_pid(db: Db, worker_id: str) -> int:
-    row = peon_row(db, worker_id)
+def row_pid(sql: Sql, worker_id: str) -> int:
+    row = peon_row(sql, worker_id)
     assert row is not None, worker_id
     return int(row["pid"])
 
 
 @pytest.mark.slow
 def test_frozen_peon_is_declared_dead_and_its_late_result_is_not_written(
-    db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_db: OpenDb
+    db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_sql: OpenSql
 ) -> None:
-    write_config(tmp_path, **LONG_SETTINGS)
-    db = open_db(db_config)
-    create_executions(db)
+    write_settings(tmp_path, FAULT, **LONG_SETTINGS)
+    sql = open_sql(db_config, reconnect_for=RECONNECT_FOR)
+    create_executions(sql)
     procs = spawn(db_config)
     janitor = procs.janitor("jan-frozen")
     frozen = procs.peon("frozen-peon")
-    wait_for_idle_peons(db, procs, "frozen-peon")
-    wait_for_leader(db, procs)
+    wait_for_idle_peons(sql, procs, "frozen-peon")
+    wait_for_leader(sql, procs)
 
-    task_id = enqueue(db, "sleep_for", 5)
+    task_id = enqueue(sql, "sleep_for", 5)
     wait_until(
-        lambda: task_row(db, task_id)["status"] == "RUNNING" and executions_of(db, task_id) == 1,
+        lambda: task_row(sql, task_id)["status"] == "RUNNING" and executions_of(sql, task_id) == 1,
         STARTUP,
         "frozen-peon running the task",
         procs.tails,
         interval=0.1,
     )
-    old = peon_row(db, "frozen-peon")
-    assert old is not None and task_row(db, task_id)["worker_id"] == "frozen-peon"
+    old = peon_row(sql, "frozen-peon")
+    assert old is not None and task_row(sql, task_id)["worker_id"] == "frozen-peon"
     old_session = str(old["session"])
 
-    frozen.send(signal.SIGSTOP)
+    frozen.freeze()
     rescuer = procs.peon("rescuer-peon")
     wait_until(
-        lambda: (peon_row(db, "frozen-peon") or {}).get("status") == "OFFLINE",
+        lambda: (peon_row(sql, "frozen-peon") or {}).get("status") == "OFFLINE",
         20,
         "frozen-peon declared dead",
-        lambda: f"{log_lines(db)}\n{procs.tails()}",
+        lambda: f"{log_lines(sql)}\n{procs.tails()}",
         interval=0.1,
     )
     wait_until(
-        lambda: task_row(db, task_id)["status"] == "SUCCESS",
+        lambda: task_row(sql, task_id)["status"] == "SUCCESS",
         STARTUP,
         "the task SUCCESS on the rescuer",
-        lambda: f"{task_row(db, task_id)}\n{procs.tails()}",
+        lambda: f"{task_row(sql, task_id)}\n{procs.tails()}",
         interval=0.2,
     )
-    done = task_row(db, task_id)
+    done = task_row(sql, task_id)
     assert done["worker_id"] == "rescuer-peon"
     assert json.loads(str(done["result"])) == {"pid": rescuer.pid, "run": 2}
 
-    frozen.send(signal.SIGCONT)
+    frozen.thaw()
     frozen.wait_for_output("not written", timeout=30)
     warning = lines_with(frozen, "not written")
     assert len(warning) == 1 and task_id in warning[0], warning
-    after = task_row(db, task_id)
+    after = task_row(sql, task_id)
     assert (after["status"], after["worker_id"], after["result"], after["attempt"]) == (
         "SUCCESS",
         "rescuer-peon",
@@ -730,10 +778,10 @@ def test_frozen_peon_is_declared_dead_and_its_late_result_is_not_written(
     )
 
     # It stops claiming under its old session (it may come back under a new one).
-    more = enqueue_many(db, "record", 20)
+    more = enqueue_many(sql, "record", 20)
     wait_until(
         lambda: (
-            db.count(
+            sql.count(
                 "SELECT COUNT(*) FROM bountyboard WHERE status = 'SUCCESS' AND task_name = 'record'"
             )
             == len(more)
@@ -743,14 +791,14 @@ def test_frozen_peon_is_declared_dead_and_its_late_result_is_not_written(
         procs.tails,
         interval=0.2,
     )
-    under_old = db.ids("SELECT id FROM bountyboard WHERE peon_session = %s", (old_session,))
+    under_old = sql.ids("SELECT id FROM bountyboard WHERE peon_session = %s", (old_session,))
     assert under_old <= {task_id}, under_old
-    row = peon_row(db, "frozen-peon")
+    row = peon_row(sql, "frozen-peon")
     assert row is not None and str(row["session"]) != old_session, row
     assert frozen.returncode is None, frozen.describe()
     assert "Traceback" not in frozen.output, frozen.describe()
-    assert executions_of(db, task_id) == 2
-    assert all(executions_of(db, task_id) == 1 for task_id in more)
+    assert executions_of(sql, task_id) == 2
+    assert all(executions_of(sql, task_id) == 1 for task_id in more)
     stop_and_expect_zero([frozen, rescuer, janitor])
     figures(
         "FIGURES frozen-peon: frozen_for_task=5s dead_after=2 executions=2 "

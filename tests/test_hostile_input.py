@@ -9,19 +9,29 @@ with a reason and never stop a peon.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any
 
 import mysql.connector
 import pytest
-from conftest import SqlHelper
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from procs import Procs
-from security_apps.hostile import HOSTILE_TASK_NAMES
-from security_helpers import HOSTILE_SNIPPETS, SECURITY_APP, canonical, json_depth
 
+from tests.security_apps.hostile import HOSTILE_TASK_NAMES
+from tests.support.net import free_port
+from tests.support.procs import SECURITY_APP, ProcGroup
+from tests.support.rows import result_of, task_row
+from tests.support.security import (
+    HOSTILE_SNIPPETS,
+    SENTINEL_ID,
+    SENTINEL_PEON,
+    canonical,
+    count_tasks,
+    json_depth,
+    plant_sentinel,
+    snapshot,
+)
+from tests.support.sql import Sql
 from workcraft.core import Workcraft
 from workcraft.db import DBConfig
 from workcraft.errors import PayloadTooLarge, WorkcraftError
@@ -37,9 +47,6 @@ HYPOTHESIS = settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-SENTINEL_ID = "00000000-0000-4000-8000-00000000beef"
-SENTINEL_PEON = "sentinel-peon"
 
 
 # -- strategies ---------------------------------------------------------------------------------
@@ -77,45 +84,9 @@ task_kwargs = st.dictionaries(json_text, json_values, max_size=5)
 
 
 # -- fixtures and helpers -----------------------------------------------------------------------
-def plant_sentinel(sql: SqlHelper) -> dict[str, Any]:
-    """Empty tables plus one row in each that nothing in the test may change."""
-    for table in ("bountyboard", "peon", "logs"):
-        sql.run(f"DELETE FROM {table}")
-    sql.run(
-        "INSERT INTO bountyboard (id, task_name, queue, payload, status, result, "
-        "retry_on_failure, retry_count, retry_limit, created_at) VALUES "
-        "(%s, 'sentinel-not-registered', 'DEFAULT', %s, 'PENDING', %s, 1, 2, 5, "
-        "'2001-02-03 04:05:06.789012')",
-        (SENTINEL_ID, '{"task_args": ["keep me"]}', '{"previous": "result"}'),
-    )
-    sql.run(
-        "INSERT INTO peon (id, status, queues, last_heartbeat) VALUES "
-        "(%s, 'OFFLINE', '[\"DEFAULT\"]', '2001-02-03 04:05:06.789012')",
-        (SENTINEL_PEON,),
-    )
-    sql.run("INSERT INTO logs (message) VALUES ('sentinel log line')")
-    return snapshot(sql)
-
-
-def snapshot(sql: SqlHelper) -> dict[str, Any]:
-    return {
-        "sentinel": sql.rows("SELECT * FROM bountyboard WHERE id = %s", (SENTINEL_ID,)),
-        "peon": sql.rows("SELECT * FROM peon WHERE id = %s", (SENTINEL_PEON,)),
-        "logs": sql.rows("SELECT * FROM logs ORDER BY id"),
-        "tables": sql.rows(
-            "SELECT TABLE_NAME FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME"
-        ),
-    }
-
-
-def count_tasks(sql: SqlHelper) -> int:
-    return int(str(sql.value("SELECT COUNT(*) FROM bountyboard")))
-
-
 def assert_stored_literally(
     producer: Workcraft,
-    sql: SqlHelper,
+    sql: Sql,
     db_config: DBConfig,
     task_id: str,
     name: str,
@@ -138,28 +109,12 @@ def assert_stored_literally(
     assert found == 1
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def task_row(sql: SqlHelper, task_id: str) -> dict[str, Any]:
-    rows = sql.rows("SELECT * FROM bountyboard WHERE id = %s", (task_id,))
-    assert len(rows) == 1, f"no task {task_id}"
-    return rows[0]
-
-
-def result_of(row: dict[str, Any]) -> Any:
-    return None if row["result"] is None else json.loads(str(row["result"]))
-
-
 # -- 1. names, queues, args and kwargs are stored literally -------------------------------------
 @HYPOTHESIS
 @given(name=names, queue=names, args=task_args, kwargs=task_kwargs, pre=task_args)
 def test_send_task_sync_stores_hostile_values_literally(
     producer: Workcraft,
-    sql: SqlHelper,
+    sql: Sql,
     db_config: DBConfig,
     name: str,
     queue: str,
@@ -199,7 +154,7 @@ def test_send_task_sync_stores_hostile_values_literally(
 )
 def test_send_tasks_sync_stores_hostile_batches_literally(
     producer: Workcraft,
-    sql: SqlHelper,
+    sql: Sql,
     db_config: DBConfig,
     items: list[tuple[str, str, list[Any], dict[str, Any], bool]],
 ) -> None:
@@ -225,7 +180,7 @@ def test_send_tasks_sync_stores_hostile_batches_literally(
 @HYPOTHESIS
 @given(task_id=st.one_of(names, st.just(SENTINEL_ID + "' OR '1'='1")))
 def test_get_task_sync_with_a_hostile_id_finds_nothing(
-    producer: Workcraft, sql: SqlHelper, db_config: DBConfig, task_id: str
+    producer: Workcraft, sql: Sql, db_config: DBConfig, task_id: str
 ) -> None:
     before = plant_sentinel(sql)
     assert producer.get_task_sync(task_id, db_config) is None
@@ -240,7 +195,7 @@ CLI_QUEUES = ("%s", "%(x)s", "{ids}", "q'\"\\`", "🎉\U0001d518", "--", "DEFAUL
 
 @pytest.mark.slow
 def test_peon_claims_and_runs_tasks_with_hostile_names_and_queues(
-    procs: Procs, producer: Workcraft, sql: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, producer: Workcraft, sql: Sql, db_config: DBConfig
 ) -> None:
     before = plant_sentinel(sql)
     sent: dict[str, tuple[str, str, list[Any]]] = {}
@@ -251,9 +206,9 @@ def test_peon_claims_and_runs_tasks_with_hostile_names_and_queues(
         sent[task_id] = (name, queue, args)
 
     peon = procs.peon(
+        "hostile-names",
         "--burst",
         *(f"--queues={queue}" for queue in CLI_QUEUES),
-        worker_id="hostile-names",
         app=SECURITY_APP,
     )
     assert peon.wait(120) == 0, peon.describe()
@@ -289,12 +244,12 @@ HOSTILE_WORKER_IDS = (
 @pytest.mark.slow
 @pytest.mark.parametrize("worker_id", HOSTILE_WORKER_IDS, ids=range(len(HOSTILE_WORKER_IDS)))
 def test_peon_registers_and_works_under_a_hostile_worker_id(
-    procs: Procs, producer: Workcraft, sql: SqlHelper, db_config: DBConfig, worker_id: str
+    procs: ProcGroup, producer: Workcraft, sql: Sql, db_config: DBConfig, worker_id: str
 ) -> None:
     before = plant_sentinel(sql)
     task_id = producer.send_task_sync("echo", [worker_id], db_config=db_config)
 
-    peon = procs.peon("--burst", worker_id=worker_id, app=SECURITY_APP, name="peon")
+    peon = procs.peon(worker_id, "--burst", app=SECURITY_APP, name="peon")
     assert peon.wait(120) == 0, peon.describe()
 
     rows = sql.rows("SELECT * FROM peon WHERE id <> %s", (SENTINEL_PEON,))
@@ -311,11 +266,11 @@ def test_peon_registers_and_works_under_a_hostile_worker_id(
 
 @pytest.mark.slow
 def test_worker_ids_differing_only_by_trailing_space_are_different_peons(
-    procs: Procs, sql: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, sql: Sql, db_config: DBConfig
 ) -> None:
     before = plant_sentinel(sql)
     for index, worker_id in enumerate(("twin", "twin ", "twin  ", "TWIN")):
-        peon = procs.peon("--burst", worker_id=worker_id, app=SECURITY_APP, name=f"peon{index}")
+        peon = procs.peon(worker_id, "--burst", app=SECURITY_APP, name=f"peon{index}")
         assert peon.wait(120) == 0, peon.describe()
         assert "taken over" not in peon.output
 
@@ -328,7 +283,7 @@ def test_worker_ids_differing_only_by_trailing_space_are_different_peons(
 
 @pytest.mark.slow
 def test_names_and_queues_that_only_look_alike_are_never_claimed(
-    procs: Procs, producer: Workcraft, sql: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, producer: Workcraft, sql: Sql, db_config: DBConfig
 ) -> None:
     """A peon registered for 'pad' in DEFAULT claims exactly that, nothing that looks alike."""
     before = plant_sentinel(sql)
@@ -358,7 +313,7 @@ def test_names_and_queues_that_only_look_alike_are_never_claimed(
         for name, queue in lookalikes
     ]
 
-    peon = procs.peon("--burst", worker_id="exact", app=SECURITY_APP)
+    peon = procs.peon("exact", "--burst", app=SECURITY_APP)
     assert peon.wait(120) == 0, peon.describe()
 
     assert [task_row(sql, task_id)["status"] for task_id in exact] == ["SUCCESS", "SUCCESS"]
@@ -380,7 +335,7 @@ def test_names_and_queues_that_only_look_alike_are_never_claimed(
     [("ascii", "x"), ("two-byte", "é"), ("three-byte", "€"), ("four-byte", "🎉")],
 )
 def test_payload_larger_than_max_allowed_packet_is_refused_at_send_time(
-    producer: Workcraft, sql: SqlHelper, db_config: DBConfig, label: str, char: str
+    producer: Workcraft, sql: Sql, db_config: DBConfig, label: str, char: str
 ) -> None:
     before = plant_sentinel(sql)
     limit = int(str(sql.value("SELECT @@max_allowed_packet")))
@@ -431,7 +386,7 @@ def _near_limit_cases(limit: int) -> Iterator[tuple[str, str]]:
 
 @pytest.mark.slow
 def test_payloads_near_max_allowed_packet_are_stored_or_refused_clearly(
-    producer: Workcraft, sql: SqlHelper, db_config: DBConfig
+    producer: Workcraft, sql: Sql, db_config: DBConfig
 ) -> None:
     """Every payload is either stored literally or refused with PayloadTooLarge at send time,
     never sent to the server to fail there ("Got a packet bigger than ...")."""
@@ -479,7 +434,7 @@ def test_arguments_that_cannot_be_stored_raise_before_any_io(
 ) -> None:
     """Bad arguments raise ValueError/TypeError before connecting: against a closed port, a
     check that only happens during the INSERT would show up as DatabaseUnavailable."""
-    unreachable = DBConfig(port=closed_port(), database="wk_never_reached")
+    unreachable = DBConfig(port=free_port(), database="wk_never_reached")
     app = Workcraft(retry=RetryPolicy(give_up_after=0.5))
     try:
         with pytest.raises((ValueError, TypeError)) as info:
@@ -491,7 +446,7 @@ def test_arguments_that_cannot_be_stored_raise_before_any_io(
 
 
 def test_arguments_nested_deeper_than_the_server_allows_are_refused_clearly(
-    producer: Workcraft, sql: SqlHelper, db_config: DBConfig
+    producer: Workcraft, sql: Sql, db_config: DBConfig
 ) -> None:
     """MariaDB's JSON_VALID (the JSON column's CHECK) refuses nesting of 32 levels; MySQL 8
     allows 100. Deep arguments are stored literally or refused with ValueError/TypeError,
@@ -578,7 +533,7 @@ GOOD_ROWS: list[tuple[str, str, Any]] = [
 
 
 @pytest.mark.parametrize("text", ["not json", "{bad", "", "{'single': 'quotes'}", "NaN", "[1,]"])
-def test_text_that_is_not_json_is_refused_by_the_database(sql: SqlHelper, text: str) -> None:
+def test_text_that_is_not_json_is_refused_by_the_database(sql: Sql, text: str) -> None:
     before = plant_sentinel(sql)
     with pytest.raises(mysql.connector.Error):
         sql.run(
@@ -591,7 +546,7 @@ def test_text_that_is_not_json_is_refused_by_the_database(sql: SqlHelper, text: 
 
 @pytest.mark.slow
 def test_garbage_rows_become_invalid_and_never_stop_the_peon(
-    procs: Procs, sql: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, sql: Sql, db_config: DBConfig
 ) -> None:
     before = plant_sentinel(sql)
     garbage: dict[str, str] = {}
@@ -613,7 +568,7 @@ def test_garbage_rows_become_invalid_and_never_stop_the_peon(
             (task_id, name, payload, position),
         )
 
-    peon = procs.peon("--burst", worker_id="garbage", app=SECURITY_APP)
+    peon = procs.peon("garbage", "--burst", app=SECURITY_APP)
     assert peon.wait(120) == 0, peon.describe()
 
     for task_id, reason in garbage.items():
@@ -635,7 +590,7 @@ def test_garbage_rows_become_invalid_and_never_stop_the_peon(
 
 @pytest.mark.slow
 def test_number_too_large_for_python_float_does_not_stop_the_peon(
-    procs: Procs, sql: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, sql: Sql, db_config: DBConfig
 ) -> None:
     """1e400 passes JSON_VALID; Python reads it as inf. The task ends (FAILURE or INVALID)."""
     plant_sentinel(sql)
@@ -645,7 +600,7 @@ def test_number_too_large_for_python_float_does_not_stop_the_peon(
         "'2020-01-01'), "
         "('00000002-0000-4000-8000-000000000002', 'echo', '{\"task_args\": [1]}', '2020-01-02')"
     )
-    peon = procs.peon("--burst", worker_id="bignum", app=SECURITY_APP)
+    peon = procs.peon("bignum", "--burst", app=SECURITY_APP)
     assert peon.wait(120) == 0, peon.describe()
     assert task_row(sql, "00000001-0000-4000-8000-000000000001")["status"] in ("FAILURE", "INVALID")
     assert task_row(sql, "00000002-0000-4000-8000-000000000002")["status"] == "SUCCESS"
@@ -654,7 +609,7 @@ def test_number_too_large_for_python_float_does_not_stop_the_peon(
 @pytest.mark.slow
 @pytest.mark.parametrize("task_name", ["lone_surrogate", "deep_result"])
 def test_a_result_the_database_cannot_store_fails_the_task_not_the_peon(
-    procs: Procs, producer: Workcraft, sql: SqlHelper, db_config: DBConfig, task_name: str
+    procs: ProcGroup, producer: Workcraft, sql: Sql, db_config: DBConfig, task_name: str
 ) -> None:
     """A task returning text that is not valid Unicode (a lone surrogate, as os.fsdecode of a
     non-UTF-8 file name gives) or JSON nested deeper than the server's JSON columns take
@@ -663,7 +618,7 @@ def test_a_result_the_database_cannot_store_fails_the_task_not_the_peon(
     bad = producer.send_task_sync(task_name, db_config=db_config)
     after = producer.send_task_sync("echo", ["next"], db_config=db_config)
 
-    peon = procs.peon("--burst", worker_id="unstorable", app=SECURITY_APP)
+    peon = procs.peon("unstorable", "--burst", app=SECURITY_APP)
     code = peon.wait(120)
 
     assert task_row(sql, bad)["status"] == "FAILURE", peon.describe()
@@ -675,7 +630,7 @@ def test_a_result_the_database_cannot_store_fails_the_task_not_the_peon(
 # -- janitor sweeps over hostile ids and names --------------------------------------------------
 @pytest.mark.slow
 def test_janitor_sweeps_rows_with_hostile_ids_and_names(
-    procs: Procs, sql: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, sql: Sql, db_config: DBConfig
 ) -> None:
     before = plant_sentinel(sql)
     dead_ids = ["'; DROP TABLE peon; --", "nul\x00id", "%s{ids}", "🎉 \n dead", "dead "]

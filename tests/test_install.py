@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.procs import REPO_ROOT
+
 INSTALL_TIMEOUT = 300
 
 
-def clean_env() -> dict[str, str]:
+def pristine_env() -> dict[str, str]:
+    """No WK_DB_*, no virtualenv and no PYTHONPATH: nothing may lead to the checkout."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -26,7 +28,7 @@ def clean_env() -> dict[str, str]:
 @pytest.mark.slow
 def test_pip_install_gives_a_working_command(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    env = clean_env()
+    env = pristine_env()
     subprocess.run(
         [sys.executable, "-m", "venv", str(venv)],
         check=True,
@@ -36,7 +38,7 @@ def test_pip_install_gives_a_working_command(tmp_path: Path) -> None:
     )
     python = venv / "bin" / "python"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(ROOT)],
+        [str(python), "-m", "pip", "install", "--quiet", str(REPO_ROOT)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -1,8 +1,9 @@
 """``workcraft janitor`` as real processes: ``--once``, leader election, failover, and the
 janitor working next to real peons (``kill -9`` mid-task, long tasks, many short tasks).
 
-Every process runs in a temporary directory with small intervals (``janitor_procs``);
-every wait is bounded; every process is stopped in teardown.
+Every process runs in a temporary directory with small intervals (the ``JANITOR`` settings)
+and the ``tests/janitor_apps`` tasks; every wait is bounded; every process is stopped in
+teardown.
 """
 
 from __future__ import annotations
@@ -11,45 +12,82 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import SqlHelper
-from janitor_procs import (
-    EXECUTIONS_TABLE,
-    FAST_SETTINGS,
-    Proc,
-    Procs,
-    enqueue,
-    enqueue_many,
-    log_lines,
-    reset_executions,
-    wait_until,
-    write_config,
-)
 
+from tests.support.procs import JANITOR_APP, Proc, ProcGroup
+from tests.support.rows import log_lines, task_row
+from tests.support.settings import JANITOR, write_settings
+from tests.support.sql import Sql
+from tests.support.waiting import wait_until
 from workcraft.db import DBConfig
 from workcraft.janitor.lock import lock_name_for
 
-RETRY = FAST_SETTINGS["JANITOR_LEADER_RETRY_INTERVAL"]
-DEAD_AFTER = FAST_SETTINGS["DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD"]
-CHECK_INTERVAL = FAST_SETTINGS["DB_SETUP_CHECK_DEAD_WORKER_INTERVAL"]
+RETRY = JANITOR["JANITOR_LEADER_RETRY_INTERVAL"]
+DEAD_AFTER = JANITOR["DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD"]
+CHECK_INTERVAL = JANITOR["DB_SETUP_CHECK_DEAD_WORKER_INTERVAL"]
 STARTUP = 30  # a process (Python start, imports, first connection) on a busy test machine
 LEADER_LINE = re.compile(r"^Janitor (\S+) became leader")
 LOST_LINE = re.compile(r"^Janitor (\S+) lost leadership")
 
 
+EXECUTIONS_TABLE = "janitor_executions"
+# Janitors and peons running the janitor_apps tasks, logging plain lines.
+GROUP_OPTIONS: dict[str, Any] = {"app": JANITOR_APP, "log_format": "plain", "grace": 10.0}
+
+
 @pytest.fixture
-def procs(tmp_path: Path, db_config: DBConfig) -> Iterator[Procs]:
-    write_config(tmp_path)
-    manager = Procs(tmp_path, db_config)
-    yield manager
-    manager.stop_all()
+def procs(proc_groups: Callable[..., ProcGroup], tmp_path: Path, db_config: DBConfig) -> ProcGroup:
+    """The shared ``procs``, set up for janitors: ``JANITOR`` settings, janitor_apps tasks."""
+    write_settings(tmp_path, JANITOR)
+    return proc_groups(db_config, **GROUP_OPTIONS)
 
 
 # -- helpers --------------------------------------------------------------------------------
-def leaders(sql: SqlHelper) -> list[str]:
+def reset_executions(sql: Sql) -> None:
+    """The side table the ``janitor_apps`` tasks write one row to per execution."""
+    sql.run(
+        f"CREATE TABLE IF NOT EXISTS {EXECUTIONS_TABLE} ("
+        " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+        " task_id CHAR(36) NOT NULL,"
+        " pid INT NOT NULL,"
+        " executed_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+        " KEY ix_task (task_id))"
+    )
+    sql.run(f"DELETE FROM {EXECUTIONS_TABLE}")
+
+
+def enqueue(sql: Sql, task_name: str, task_id: str, *args: Any) -> str:
+    """A plain-SQL enqueue (as any language could do it); the task gets its own id first."""
+    payload = json.dumps({"task_args": [task_id, *args]})
+    sql.run(
+        "INSERT INTO bountyboard (id, task_name, payload) VALUES (%s, %s, %s)",
+        (task_id, task_name, payload),
+    )
+    return task_id
+
+
+def enqueue_many(sql: Sql, task_name: str, task_ids: list[str], batch: int = 500) -> None:
+    """Many plain-SQL enqueues, ``batch`` rows per multi-row INSERT."""
+    conn: Any = sql.conn
+    cur = conn.cursor()
+    try:
+        for start in range(0, len(task_ids), batch):
+            rows = [
+                (task_id, task_name, json.dumps({"task_args": [task_id]}))
+                for task_id in task_ids[start : start + batch]
+            ]
+            cur.executemany(
+                "INSERT INTO bountyboard (id, task_name, payload) VALUES (%s, %s, %s)", rows
+            )
+    finally:
+        cur.close()
+
+
+def leaders(sql: Sql) -> list[str]:
     """Janitor ids from the "became leader" lines, oldest first."""
     found = []
     for line in log_lines(sql, "%became leader%"):
@@ -59,7 +97,7 @@ def leaders(sql: SqlHelper) -> list[str]:
     return found
 
 
-def lost(sql: SqlHelper) -> list[str]:
+def lost(sql: Sql) -> list[str]:
     found = []
     for line in log_lines(sql, "%lost leadership%"):
         match = LOST_LINE.match(line)
@@ -68,27 +106,18 @@ def lost(sql: SqlHelper) -> list[str]:
     return found
 
 
-def peon_status(sql: SqlHelper, peon_id: str) -> str | None:
+def peon_status(sql: Sql, peon_id: str) -> str | None:
     value = sql.value("SELECT status FROM peon WHERE id = %s", (peon_id,))
     return None if value is None else str(value)
 
 
-def task_row(sql: SqlHelper, task_id: str) -> dict[str, object]:
-    rows = sql.rows(
-        "SELECT status, worker_id, result, crash_count FROM bountyboard WHERE id = %s",
-        (task_id,),
-    )
-    assert rows, task_id
-    return rows[0]
-
-
-def executions(sql: SqlHelper, task_id: str) -> int:
+def executions_of(sql: Sql, task_id: str) -> int:
     return int(
         str(sql.value(f"SELECT COUNT(*) FROM {EXECUTIONS_TABLE} WHERE task_id = %s", (task_id,)))
     )
 
 
-def add_dead_peon(sql: SqlHelper, peon_id: str) -> None:
+def add_dead_peon(sql: Sql, peon_id: str) -> None:
     """A peon that stopped heartbeating a minute ago (the janitors' dead threshold is 3 s)."""
     sql.run(
         "INSERT INTO peon (id, status, last_heartbeat, session) VALUES"
@@ -97,7 +126,7 @@ def add_dead_peon(sql: SqlHelper, peon_id: str) -> None:
     )
 
 
-def sweeper_of(sql: SqlHelper, janitors: dict[str, Proc], corpse: str, procs: Procs) -> str:
+def sweeper_of(sql: Sql, janitors: dict[str, Proc], corpse: str, procs: ProcGroup) -> str:
     """Plant a dead peon, wait until a janitor sweeps it; return which janitor(s) did."""
     add_dead_peon(sql, corpse)
     wait_until(
@@ -107,17 +136,17 @@ def sweeper_of(sql: SqlHelper, janitors: dict[str, Proc], corpse: str, procs: Pr
     )
     # The sweep's log line reaches the process's stderr right after the COMMIT.
     wait_until(
-        lambda: [name for name, proc in janitors.items() if corpse in proc.stderr()],
+        lambda: [name for name, proc in janitors.items() if corpse in proc.stderr],
         5,
         lambda: f"a janitor to log the sweep of {corpse}\n{procs.describe()}",
     )
     time.sleep(0.3)  # let any other (wrong) sweeper show up too
-    sweepers = [name for name, proc in janitors.items() if corpse in proc.stderr()]
+    sweepers = [name for name, proc in janitors.items() if corpse in proc.stderr]
     assert len(sweepers) == 1, (sweepers, procs.describe())
     return sweepers[0]
 
 
-def wait_for_leader(sql: SqlHelper, procs: Procs, count: int = 1) -> list[str]:
+def wait_for_leader(sql: Sql, procs: ProcGroup, count: int = 1) -> list[str]:
     return wait_until(
         lambda: len(leaders(sql)) >= count and leaders(sql),
         STARTUP,
@@ -125,7 +154,7 @@ def wait_for_leader(sql: SqlHelper, procs: Procs, count: int = 1) -> list[str]:
     )
 
 
-def wait_for_peons(sql: SqlHelper, procs: Procs, *peon_ids: str) -> None:
+def wait_for_peons(sql: Sql, procs: ProcGroup, *peon_ids: str) -> None:
     wait_until(
         lambda: all(peon_status(sql, peon_id) == "IDLE" for peon_id in peon_ids),
         STARTUP,
@@ -134,8 +163,8 @@ def wait_for_peons(sql: SqlHelper, procs: Procs, *peon_ids: str) -> None:
 
 
 # -- janitor --once -------------------------------------------------------------------------
-def test_once_on_empty_tables_prints_every_sweep(procs: Procs) -> None:
-    done = procs.run(["janitor", "--once"])
+def test_once_on_empty_tables_prints_every_sweep(procs: ProcGroup) -> None:
+    done = procs.run("janitor", "--once")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines == [
@@ -145,7 +174,7 @@ def test_once_on_empty_tables_prints_every_sweep(procs: Procs) -> None:
     ], done.stdout
 
 
-def test_once_prints_what_it_did(procs: Procs, sql: SqlHelper) -> None:
+def test_once_prints_what_it_did(procs: ProcGroup, sql: Sql) -> None:
     session = str(uuid.uuid4())
     sql.run(
         "INSERT INTO peon (id, status, last_heartbeat, session, current_task) VALUES"
@@ -164,7 +193,7 @@ def test_once_prints_what_it_did(procs: Procs, sql: SqlHelper) -> None:
         " ('failed-task', 'job', 'FAILURE', 'stiff', 1, 1, NOW(6) - INTERVAL 1 DAY)"
     )
 
-    done = procs.run(["janitor", "--once"])
+    done = procs.run("janitor", "--once")
 
     assert done.returncode == 0, done.stderr
     out = done.stdout
@@ -178,64 +207,67 @@ def test_once_prints_what_it_did(procs: Procs, sql: SqlHelper) -> None:
     }
     assert statuses == {"stiff-task": "PENDING", "orphan-task": "PENDING", "failed-task": "PENDING"}
 
-    again = procs.run(["janitor", "--once", "--json"])
+    again = procs.run("janitor", "--once", "--json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout) == {"dead_peons": {}, "self_correct": {}, "reopen_failed": {}}
 
 
-def test_once_on_a_fresh_database(tmp_path: Path, empty_db_config: DBConfig) -> None:
-    write_config(tmp_path)
-    fresh = Procs(tmp_path, empty_db_config)
+def test_once_on_a_fresh_database(
+    proc_groups: Callable[..., ProcGroup], tmp_path: Path, empty_db_config: DBConfig
+) -> None:
+    write_settings(tmp_path, JANITOR)
+    fresh = proc_groups(empty_db_config, **GROUP_OPTIONS)
 
-    missing = fresh.run(["janitor", "--once"])
+    missing = fresh.run("janitor", "--once")
     assert missing.returncode != 0
     assert len(missing.stderr.strip().splitlines()) == 1, missing.stderr
     assert "setup_database_tables" in missing.stderr
 
-    setup = fresh.run(["setup_database_tables"])
+    setup = fresh.run("setup_database_tables")
     assert setup.returncode == 0, setup.stderr
-    done = fresh.run(["janitor", "--once"])
+    done = fresh.run("janitor", "--once")
     assert done.returncode == 0, done.stderr
     assert "dead_peons: nothing to do" in done.stdout
     assert "reopen_failed: nothing to do" in done.stdout
 
 
-def test_once_gives_up_while_another_janitor_leads(procs: Procs, sql: SqlHelper) -> None:
+def test_once_gives_up_while_another_janitor_leads(procs: ProcGroup, sql: Sql) -> None:
     procs.janitor("serving")
     wait_for_leader(sql, procs)
     started = time.monotonic()
-    busy = procs.run(["janitor", "--once", "--lock-timeout", "0.5"])
+    busy = procs.run("janitor", "--once", "--lock-timeout", "0.5")
     assert busy.returncode == 1, busy.stderr
     assert "another janitor holds" in busy.stderr
     assert time.monotonic() - started < STARTUP
     assert leaders(sql) == ["serving"]
 
 
-def test_dead_threshold_under_3_heartbeats_is_refused(procs: Procs, tmp_path: Path) -> None:
-    write_config(
+def test_dead_threshold_under_3_heartbeats_is_refused(procs: ProcGroup, tmp_path: Path) -> None:
+    write_settings(
         tmp_path,
+        JANITOR,
         DB_PEON_HEARTBEAT_INTERVAL=2,
         DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD=5,
     )
     janitor = procs.janitor("too-eager")
     code = janitor.wait(timeout=STARTUP)
     assert code == 2, janitor.describe()
-    err = janitor.stderr().strip().splitlines()
+    err = janitor.stderr.strip().splitlines()
     assert len(err) == 1, janitor.describe()
     assert "DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD" in err[0]
     assert "DB_PEON_HEARTBEAT_INTERVAL" in err[0]
-    assert "Traceback" not in janitor.stderr()
+    assert "Traceback" not in janitor.stderr
 
 
 # -- leader election ------------------------------------------------------------------------
 @pytest.mark.slow
-def test_one_leader_among_three_and_failover_after_kill9(procs: Procs, sql: SqlHelper) -> None:
+def test_one_leader_among_three_and_failover_after_kill9(procs: ProcGroup, sql: Sql) -> None:
     janitors = {name: procs.janitor(name) for name in ("jan-a", "jan-b", "jan-c")}
     (leader,) = wait_for_leader(sql, procs)
     assert leader in janitors
     # All three are up and contending (each has logged its start) for a few retry rounds.
     wait_until(
-        lambda: all("started; contending" in proc.stderr() for proc in janitors.values()),
+        lambda: all("started; contending" in proc.stderr for proc in janitors.values()),
         STARTUP,
         lambda: f"every janitor to start\n{procs.describe()}",
     )
@@ -267,12 +299,12 @@ def test_one_leader_among_three_and_failover_after_kill9(procs: Procs, sql: SqlH
 
 @pytest.mark.slow
 def test_killed_lock_connection_stops_the_leader(
-    procs: Procs, sql: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, sql: Sql, db_config: DBConfig
 ) -> None:
     janitors = {name: procs.janitor(name) for name in ("jan-x", "jan-y", "jan-z")}
     (leader,) = wait_for_leader(sql, procs)
     wait_until(
-        lambda: all("started; contending" in proc.stderr() for proc in janitors.values()),
+        lambda: all("started; contending" in proc.stderr for proc in janitors.values()),
         STARTUP,
         lambda: f"every janitor to start\n{procs.describe()}",
     )
@@ -316,7 +348,7 @@ def test_killed_lock_connection_stops_the_leader(
 # -- the janitor with real peons ------------------------------------------------------------
 @pytest.mark.slow
 def test_kill9_peon_mid_task_is_declared_dead_and_task_runs_again(
-    procs: Procs, sql: SqlHelper
+    procs: ProcGroup, sql: Sql
 ) -> None:
     reset_executions(sql)
     procs.janitor("jan")
@@ -326,7 +358,7 @@ def test_kill9_peon_mid_task_is_declared_dead_and_task_runs_again(
 
     task_id = enqueue(sql, "slow_first_run", str(uuid.uuid4()), 30)
     wait_until(
-        lambda: executions(sql, task_id) == 1 and task_row(sql, task_id)["status"] == "RUNNING",
+        lambda: executions_of(sql, task_id) == 1 and task_row(sql, task_id)["status"] == "RUNNING",
         10,
         lambda: f"peon-1 to start the task\n{procs.describe()}",
     )
@@ -352,7 +384,7 @@ def test_kill9_peon_mid_task_is_declared_dead_and_task_runs_again(
     assert row["worker_id"] == "peon-2"
     assert row["crash_count"] == 1
     assert json.loads(str(row["result"])) == 2  # the second execution's return value
-    assert executions(sql, task_id) == 2
+    assert executions_of(sql, task_id) == 2
     lines = log_lines(sql)
     assert any(line.startswith("Peon peon-1 declared dead") for line in lines), lines
     assert any(task_id in line and "reset to PENDING" in line for line in lines), lines
@@ -360,7 +392,7 @@ def test_kill9_peon_mid_task_is_declared_dead_and_task_runs_again(
 
 
 @pytest.mark.slow
-def test_long_task_of_a_heartbeating_peon_is_never_touched(procs: Procs, sql: SqlHelper) -> None:
+def test_long_task_of_a_heartbeating_peon_is_never_touched(procs: ProcGroup, sql: Sql) -> None:
     reset_executions(sql)
     procs.janitor("jan")
     procs.peon("peon-long")
@@ -377,7 +409,7 @@ def test_long_task_of_a_heartbeating_peon_is_never_touched(procs: Procs, sql: Sq
     row = task_row(sql, task_id)
     assert row["worker_id"] == "peon-long"
     assert row["crash_count"] == 0
-    assert executions(sql, task_id) == 1
+    assert executions_of(sql, task_id) == 1
     lines = log_lines(sql)
     assert not [line for line in lines if "reset to PENDING" in line], lines
     assert not [line for line in lines if "declared dead" in line], lines
@@ -386,7 +418,7 @@ def test_long_task_of_a_heartbeating_peon_is_never_touched(procs: Procs, sql: Sq
 
 @pytest.mark.slow
 def test_every_task_runs_exactly_once_under_an_aggressive_janitor(
-    procs: Procs, sql: SqlHelper
+    procs: ProcGroup, sql: Sql
 ) -> None:
     total = 4 * 3000  # 4 peons x 3,000 tasks
     reset_executions(sql)
@@ -421,4 +453,4 @@ def test_every_task_runs_exactly_once_under_an_aggressive_janitor(
         str(row["worker_id"]) for row in sql.rows("SELECT DISTINCT worker_id FROM bountyboard")
     }
     assert workers == set(peons)
-    assert all(proc.alive() for proc in procs.procs), procs.describe()
+    assert all(proc.alive() for proc in procs.started), procs.describe()

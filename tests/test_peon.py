@@ -10,13 +10,17 @@ import json
 import signal
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SqlHelper, admin_connection
-from procs import Procs, wait_until, write_settings
 
+from tests.support.procs import ProcGroup
+from tests.support.rows import peon_row, result_of, task_row
+from tests.support.settings import write_settings
+from tests.support.sql import Sql, admin_connection
+from tests.support.waiting import wait_until
 from workcraft.core import Workcraft
 from workcraft.db import DBConfig
 from workcraft.payload import TaskSpec
@@ -26,7 +30,7 @@ SIGTERM = signal.SIGTERM
 
 
 @pytest.fixture
-def executions(sql: SqlHelper) -> SqlHelper:
+def executions(sql: Sql) -> Sql:
     """The side table the recording tasks write to (same database as the workcraft tables)."""
     sql.run("DROP TABLE IF EXISTS executions")
     sql.run(
@@ -36,23 +40,8 @@ def executions(sql: SqlHelper) -> SqlHelper:
     return sql
 
 
-def task_row(sql: SqlHelper, task_id: str) -> dict[str, Any]:
-    rows = sql.rows("SELECT * FROM bountyboard WHERE id = %s", (task_id,))
-    assert rows, f"no task {task_id}"
-    return rows[0]
-
-
-def peon_row(sql: SqlHelper, worker_id: str) -> dict[str, Any] | None:
-    rows = sql.rows("SELECT * FROM peon WHERE id = %s", (worker_id,))
-    return rows[0] if rows else None
-
-
-def result(row: dict[str, Any]) -> Any:
-    return None if row["result"] is None else json.loads(str(row["result"]))
-
-
 def wait_for_status(
-    sql: SqlHelper, task_id: str, status: str, procs: Procs, timeout: float = 20
+    sql: Sql, task_id: str, status: str, procs: ProcGroup, timeout: float = 20
 ) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
         row = task_row(sql, task_id)
@@ -62,7 +51,7 @@ def wait_for_status(
 
 
 def wait_for_peon(
-    sql: SqlHelper, worker_id: str, status: str, procs: Procs, timeout: float = 20
+    sql: Sql, worker_id: str, status: str, procs: ProcGroup, timeout: float = 20
 ) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
         row = peon_row(sql, worker_id)
@@ -71,7 +60,7 @@ def wait_for_peon(
     return wait_until(check, timeout, f"peon {worker_id} {status}", procs.describe)
 
 
-def peon_status(sql: SqlHelper, worker_id: str) -> str:
+def peon_status(sql: Sql, worker_id: str) -> str:
     row = peon_row(sql, worker_id)
     assert row is not None, f"no peon row {worker_id}"
     return str(row["status"])
@@ -81,7 +70,7 @@ def number(value: object) -> int:
     return int(str(value))
 
 
-def executions_of(sql: SqlHelper, task_id: str) -> int:
+def executions_of(sql: Sql, task_id: str) -> int:
     return number(sql.value("SELECT COUNT(*) FROM executions WHERE task_id = %s", (task_id,)))
 
 
@@ -95,17 +84,15 @@ def one_line(text: str) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("concurrency", [1, 4])
 def test_many_tasks_run_exactly_once(
-    procs: Procs,
+    procs: ProcGroup,
     producer: Workcraft,
-    executions: SqlHelper,
+    executions: Sql,
     db_config: DBConfig,
     concurrency: int,
 ) -> None:
     sql = executions
     n_tasks, n_peons = 2000, 4
-    peons = [
-        procs.peon(f"--concurrency={concurrency}", worker_id=f"bulk-{i}") for i in range(n_peons)
-    ]
+    peons = [procs.peon(f"bulk-{i}", f"--concurrency={concurrency}") for i in range(n_peons)]
     wait_until(
         lambda: sql.value("SELECT COUNT(*) FROM peon WHERE status = 'IDLE'") == n_peons,
         30,
@@ -137,7 +124,7 @@ def test_many_tasks_run_exactly_once(
     ]
     rows = sql.rows("SELECT id, payload, result FROM bountyboard")
     for row in rows:
-        assert result(row) == json.loads(str(row["payload"]))["task_args"][0]
+        assert result_of(row) == json.loads(str(row["payload"]))["task_args"][0]
     assert sql.value("SELECT COUNT(*) FROM executions") == n_tasks
     assert (
         sql.rows("SELECT task_id, COUNT(*) AS n FROM executions GROUP BY task_id HAVING n <> 1")
@@ -165,10 +152,10 @@ def test_many_tasks_run_exactly_once(
 # -- fencing: a reclaimed task's old run cannot write its outcome ----------------------------
 @pytest.mark.slow
 def test_zombie_outcome_is_not_written(
-    procs: Procs, producer: Workcraft, executions: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, producer: Workcraft, executions: Sql, db_config: DBConfig
 ) -> None:
     sql = executions
-    peon = procs.peon(worker_id="zombie")
+    peon = procs.peon("zombie")
     task_id = producer.send_task_sync("sleep", [3], db_config=db_config)
     running = wait_for_status(sql, task_id, "RUNNING", procs)
     assert running["worker_id"] == "zombie"
@@ -196,7 +183,7 @@ def test_zombie_outcome_is_not_written(
 
     # The peon carries on with other work.
     next_id = producer.send_task_sync("add", [1, 2], db_config=db_config)
-    assert result(wait_for_status(sql, next_id, "SUCCESS", procs)) == 3
+    assert result_of(wait_for_status(sql, next_id, "SUCCESS", procs)) == 3
     peon.send(SIGTERM)
     assert peon.wait(15) == 0, peon.describe()
     row = task_row(sql, task_id)
@@ -206,14 +193,14 @@ def test_zombie_outcome_is_not_written(
 
 # -- outcomes ---------------------------------------------------------------------------------
 def test_failure_async_and_non_json_outcomes(
-    procs: Procs, producer: Workcraft, sql: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, producer: Workcraft, sql: Sql, db_config: DBConfig
 ) -> None:
     failing = producer.send_task_sync(
         "fail", ["kaboom"], retry_on_failure=True, retry_limit=3, db_config=db_config
     )
     asynchronous = producer.send_task_sync("async_add", [40, 2], db_config=db_config)
     non_json = producer.send_task_sync("non_json", db_config=db_config)
-    peon = procs.peon("--burst", worker_id="outcomes")
+    peon = procs.peon("outcomes", "--burst")
     assert peon.wait(30) == 0, peon.describe()
 
     row = task_row(sql, failing)
@@ -221,7 +208,7 @@ def test_failure_async_and_non_json_outcomes(
     assert row["retry_count"] == 1
     assert row["worker_id"] == "outcomes"
     assert row["finished_at"] is not None
-    error = result(row)
+    error = result_of(row)
     assert error["error_type"] == "ValueError"
     assert error["message"] == "kaboom"
     assert "Traceback" in error["traceback"]
@@ -229,12 +216,12 @@ def test_failure_async_and_non_json_outcomes(
 
     row = task_row(sql, asynchronous)
     assert row["status"] == "SUCCESS"
-    assert result(row) == 42
+    assert result_of(row) == 42
     assert row["retry_count"] == 0
 
     row = task_row(sql, non_json)
     assert row["status"] == "FAILURE"
-    assert "not JSON-serialisable" in result(row)["message"]
+    assert "not JSON-serialisable" in result_of(row)["message"]
 
     # The janitor, not the peon, reopens failed tasks: nothing has touched the row since.
     time.sleep(0.5)
@@ -242,7 +229,7 @@ def test_failure_async_and_non_json_outcomes(
 
 
 def test_invalid_rows_become_invalid_and_the_peon_keeps_going(
-    procs: Procs, producer: Workcraft, sql: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, producer: Workcraft, sql: Sql, db_config: DBConfig
 ) -> None:
     bad_payloads = {
         "[1,2]": "payload must be a JSON object",
@@ -265,22 +252,22 @@ def test_invalid_rows_become_invalid_and_the_peon_keeps_going(
     invalid_ids[null_id] = "payload is NULL"
     good = producer.send_task_sync("add", [1, 2], task_kwargs={"c": 3}, db_config=db_config)
 
-    peon = procs.peon("--burst", worker_id="strict")
+    peon = procs.peon("strict", "--burst")
     assert peon.wait(30) == 0, peon.describe()
 
     for task_id, reason in invalid_ids.items():
         row = task_row(sql, task_id)
         assert row["status"] == "INVALID", (row, peon.describe())
-        assert reason in result(row)["message"]
+        assert reason in result_of(row)["message"]
         assert row["retry_count"] == 0
     good_row = task_row(sql, good)
     assert good_row["status"] == "SUCCESS"
-    assert result(good_row) == 6
+    assert result_of(good_row) == 6
     assert "Traceback" not in peon.output
 
 
 def test_raw_sql_enqueue_runs_and_unregistered_names_wait(
-    procs: Procs, producer: Workcraft, sql: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, producer: Workcraft, sql: Sql, db_config: DBConfig
 ) -> None:
     for _ in range(3):  # oldest first in the queue: they must not block what follows
         sql.run(
@@ -293,14 +280,14 @@ def test_raw_sql_enqueue_runs_and_unregistered_names_wait(
     )
     produced = producer.send_task_sync("add", [10, 20], db_config=db_config)
 
-    peon = procs.peon("--burst", worker_id="picky")
+    peon = procs.peon("picky", "--burst")
     assert peon.wait(30) == 0, peon.describe()
 
     raw = sql.rows("SELECT * FROM bountyboard WHERE task_name = 'add' AND id <> %s", (produced,))
     assert len(raw) == 1
     assert raw[0]["status"] == "SUCCESS"
-    assert result(raw[0]) == 6
-    assert result(task_row(sql, produced)) == 30
+    assert result_of(raw[0]) == 6
+    assert result_of(task_row(sql, produced)) == 30
     for row in sql.rows("SELECT * FROM bountyboard WHERE task_name = 'nobody_knows'"):
         assert row["status"] == "PENDING"
         assert row["worker_id"] is None
@@ -311,10 +298,10 @@ def test_raw_sql_enqueue_runs_and_unregistered_names_wait(
 # -- the peon row -------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_peon_row_while_working_and_after_stop(
-    procs: Procs, producer: Workcraft, executions: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, producer: Workcraft, executions: Sql, db_config: DBConfig
 ) -> None:
     sql = executions
-    peon = procs.peon("--queues", "DEFAULT", worker_id="watched")
+    peon = procs.peon("watched", "--queues", "DEFAULT")
     idle = wait_for_peon(sql, "watched", "IDLE", procs)
     assert idle["current_task"] is None
     task_id = producer.send_task_sync("sleep", [5], db_config=db_config)
@@ -352,11 +339,11 @@ def test_peon_row_while_working_and_after_stop(
 
 # -- SIGTERM --------------------------------------------------------------------------------------
 def test_sigterm_waits_for_the_running_task_within_the_grace_period(
-    procs: Procs, producer: Workcraft, executions: SqlHelper, db_config: DBConfig, tmp_path: Path
+    procs: ProcGroup, producer: Workcraft, executions: Sql, db_config: DBConfig, tmp_path: Path
 ) -> None:
     sql = executions
     write_settings(tmp_path, PEON_SHUTDOWN_GRACE_SECONDS=20)
-    peon = procs.peon(worker_id="graceful")
+    peon = procs.peon("graceful")
     task_id = producer.send_task_sync("sleep", [2], db_config=db_config)
     wait_for_status(sql, task_id, "RUNNING", procs)
     waiting = producer.send_task_sync("add", [1, 1], db_config=db_config)
@@ -365,7 +352,7 @@ def test_sigterm_waits_for_the_running_task_within_the_grace_period(
     assert peon.wait(20) == 0, peon.describe()
     row = task_row(sql, task_id)
     assert row["status"] == "SUCCESS", peon.describe()
-    assert result(row) == "slept 2"
+    assert result_of(row) == "slept 2"
     assert executions_of(sql, task_id) == 1
     # No claims after the signal.
     assert task_row(sql, waiting)["status"] == "PENDING"
@@ -373,11 +360,11 @@ def test_sigterm_waits_for_the_running_task_within_the_grace_period(
 
 
 def test_sigterm_after_a_short_grace_period_gives_the_task_back(
-    procs: Procs, producer: Workcraft, executions: SqlHelper, db_config: DBConfig, tmp_path: Path
+    procs: ProcGroup, producer: Workcraft, executions: Sql, db_config: DBConfig, tmp_path: Path
 ) -> None:
     sql = executions
     write_settings(tmp_path, PEON_SHUTDOWN_GRACE_SECONDS=1)
-    peon = procs.peon(worker_id="impatient")
+    peon = procs.peon("impatient")
     task_id = producer.send_task_sync("sleep", [30], db_config=db_config)
     wait_for_status(sql, task_id, "RUNNING", procs)
     started = time.monotonic()
@@ -395,11 +382,11 @@ def test_sigterm_after_a_short_grace_period_gives_the_task_back(
 
 
 def test_second_sigterm_stops_at_once(
-    procs: Procs, producer: Workcraft, executions: SqlHelper, db_config: DBConfig, tmp_path: Path
+    procs: ProcGroup, producer: Workcraft, executions: Sql, db_config: DBConfig, tmp_path: Path
 ) -> None:
     sql = executions
     write_settings(tmp_path, PEON_SHUTDOWN_GRACE_SECONDS=60)
-    peon = procs.peon(worker_id="twice")
+    peon = procs.peon("twice")
     task_id = producer.send_task_sync("sleep", [30], db_config=db_config)
     wait_for_status(sql, task_id, "RUNNING", procs)
     peon.send(SIGTERM)
@@ -418,20 +405,20 @@ def test_second_sigterm_stops_at_once(
 
 
 # -- command line ---------------------------------------------------------------------------------
-def test_burst_exits_when_the_queue_is_empty(procs: Procs, sql: SqlHelper) -> None:
-    peon = procs.peon("--burst", worker_id="bursty")
+def test_burst_exits_when_the_queue_is_empty(procs: ProcGroup, sql: Sql) -> None:
+    peon = procs.peon("bursty", "--burst")
     assert peon.wait(20) == 0, peon.describe()
     assert peon_status(sql, "bursty") == "OFFLINE"
 
 
 def test_queues_only_takes_from_the_named_queues(
-    procs: Procs, producer: Workcraft, sql: SqlHelper, db_config: DBConfig
+    procs: ProcGroup, producer: Workcraft, sql: Sql, db_config: DBConfig
 ) -> None:
     ids = {
         queue: producer.send_task_sync("add", [1, 2], queue=queue, db_config=db_config)
         for queue in ("DEFAULT", "high", "low", "other")
     }
-    peon = procs.peon("--queues", "high", "--queues", "low", "--burst", worker_id="choosy")
+    peon = procs.peon("choosy", "--queues", "high", "--queues", "low", "--burst")
     assert peon.wait(30) == 0, peon.describe()
     statuses = {queue: task_row(sql, task_id)["status"] for queue, task_id in ids.items()}
     assert statuses == {
@@ -451,21 +438,23 @@ def test_queues_only_takes_from_the_named_queues(
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        ("apps.does_not_exist.app", "no module named 'apps.does_not_exist'"),
-        ("apps.basic.missing", "has no 'missing'"),
-        ("apps.basic.NOT_AN_APP", "not a workcraft app"),
+        ("tests.apps.does_not_exist.app", "no module named 'tests.apps.does_not_exist'"),
+        ("tests.apps.basic.missing", "has no 'missing'"),
+        ("tests.apps.basic.NOT_AN_APP", "not a workcraft app"),
         ("nodots", "must look like MODULE.ATTRIBUTE"),
     ],
 )
-def test_bad_workcraft_path(procs: Procs, path: str, expected: str) -> None:
-    peon = procs.peon(worker_id="lost", app=path)
+def test_bad_workcraft_path(procs: ProcGroup, path: str, expected: str) -> None:
+    peon = procs.peon("lost", app=path)
     assert peon.wait(30) == 2, peon.describe()
     line = one_line(peon.stderr)
     assert expected in line
     assert "Traceback" not in peon.output
 
 
-def test_peon_without_tables(tmp_path: Path, empty_db_config: DBConfig) -> None:
+def test_peon_without_tables(
+    proc_groups: Callable[..., ProcGroup], tmp_path: Path, empty_db_config: DBConfig
+) -> None:
     conn: Any = admin_connection()
     try:
         cur = conn.cursor()
@@ -473,12 +462,9 @@ def test_peon_without_tables(tmp_path: Path, empty_db_config: DBConfig) -> None:
     finally:
         conn.close()
     write_settings(tmp_path)
-    group = Procs(tmp_path, empty_db_config)
-    try:
-        peon = group.peon(worker_id="early")
-        assert peon.wait(30) == 2, peon.describe()
-        line = one_line(peon.stderr)
-        assert "setup_database_tables" in line
-        assert "Traceback" not in peon.output
-    finally:
-        group.stop_all()
+    group = proc_groups(empty_db_config)
+    peon = group.peon("early")
+    assert peon.wait(30) == 2, peon.describe()
+    line = one_line(peon.stderr)
+    assert "setup_database_tables" in line
+    assert "Traceback" not in peon.output

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import SqlHelper
 
+from tests.support.net import free_port
+from tests.support.sql import Sql
 from workcraft.core import Workcraft
 from workcraft.db import DBConfig
 from workcraft.errors import PayloadTooLarge, WorkcraftError
@@ -21,27 +20,14 @@ from workcraft.payload import TaskSpec
 from workcraft.store import RetryPolicy
 
 
-@pytest.fixture
-def app() -> Iterator[Workcraft]:
-    producer = Workcraft()
-    yield producer
-    producer.close()
-
-
-def closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def count(sql: SqlHelper) -> int:
+def count(sql: Sql) -> int:
     return int(str(sql.value("SELECT COUNT(*) FROM bountyboard")))
 
 
 def test_send_task_sync_returns_id_and_stores_the_row(
-    app: Workcraft, sql: SqlHelper, db_config: DBConfig
+    producer: Workcraft, sql: Sql, db_config: DBConfig
 ) -> None:
-    task_id = app.send_task_sync(
+    task_id = producer.send_task_sync(
         "simple_task",
         [1, 2],
         task_kwargs={"c": 3},
@@ -77,8 +63,8 @@ def test_send_task_sync_returns_id_and_stores_the_row(
     }
 
 
-def test_defaults(app: Workcraft, sql: SqlHelper, db_config: DBConfig) -> None:
-    task_id = app.send_task_sync("t", db_config=db_config)
+def test_defaults(producer: Workcraft, sql: Sql, db_config: DBConfig) -> None:
+    task_id = producer.send_task_sync("t", db_config=db_config)
     row = sql.rows("SELECT * FROM bountyboard WHERE id = %s", (task_id,))[0]
     assert row["queue"] == "DEFAULT"
     assert row["retry_on_failure"] == 0
@@ -86,13 +72,13 @@ def test_defaults(app: Workcraft, sql: SqlHelper, db_config: DBConfig) -> None:
     assert json.loads(str(row["payload"])) == {"task_args": [], "task_kwargs": {}}
 
 
-def test_ids_are_time_ordered(app: Workcraft, db_config: DBConfig) -> None:
+def test_ids_are_time_ordered(producer: Workcraft, db_config: DBConfig) -> None:
     """Ids sent later sort after ids sent earlier (UUIDv7: inserts append to the key)."""
-    ids = [app.send_task_sync("t", [i], db_config=db_config) for i in range(200)]
+    ids = [producer.send_task_sync("t", [i], db_config=db_config) for i in range(200)]
     assert len(set(ids)) == len(ids)
     out_of_order = [(a, b) for a, b in itertools.pairwise(ids) if a >= b]
     assert not out_of_order, f"{len(out_of_order)} later ids sort before earlier ones"
-    batch = app.send_tasks_sync([TaskSpec("t", [i]) for i in range(500)], db_config=db_config)
+    batch = producer.send_tasks_sync([TaskSpec("t", [i]) for i in range(500)], db_config=db_config)
     assert batch == sorted(batch)
     assert batch[0] > ids[-1]
 
@@ -126,7 +112,7 @@ def test_ids_are_time_ordered(app: Workcraft, db_config: DBConfig) -> None:
     ],
 )
 def test_bad_arguments_raise_before_touching_the_database(kwargs: dict[str, Any]) -> None:
-    unreachable = DBConfig(host="127.0.0.1", port=closed_port(), database="nowhere")
+    unreachable = DBConfig(host="127.0.0.1", port=free_port(), database="nowhere")
     app = Workcraft(retry=RetryPolicy(give_up_after=0.2, max_backoff=0.05))
     try:
         with pytest.raises((TypeError, ValueError)) as info:
@@ -141,7 +127,7 @@ def test_bad_arguments_raise_before_touching_the_database(kwargs: dict[str, Any]
 
 @pytest.mark.parametrize("name", ["", None, 5, "x" * 256])
 def test_bad_task_name(name: Any) -> None:
-    unreachable = DBConfig(host="127.0.0.1", port=closed_port(), database="nowhere")
+    unreachable = DBConfig(host="127.0.0.1", port=free_port(), database="nowhere")
     app = Workcraft(retry=RetryPolicy(give_up_after=0.2, max_backoff=0.05))
     try:
         with pytest.raises((TypeError, ValueError)):
@@ -152,7 +138,7 @@ def test_bad_task_name(name: Any) -> None:
 
 def test_unreachable_database_is_a_database_error() -> None:
     """The control for the test above: valid arguments do reach the (closed) port."""
-    unreachable = DBConfig(host="127.0.0.1", port=closed_port(), database="nowhere")
+    unreachable = DBConfig(host="127.0.0.1", port=free_port(), database="nowhere")
     app = Workcraft(retry=RetryPolicy(give_up_after=0.2, max_backoff=0.05))
     try:
         with pytest.raises(WorkcraftError):
@@ -162,20 +148,20 @@ def test_unreachable_database_is_a_database_error() -> None:
 
 
 def test_a_bad_item_in_a_batch_inserts_nothing(
-    app: Workcraft, sql: SqlHelper, db_config: DBConfig
+    producer: Workcraft, sql: Sql, db_config: DBConfig
 ) -> None:
     items: list[Any] = [TaskSpec("t", [i]) for i in range(10)]
     items.append({"task_name": "t", "task_args": [object()]})
     with pytest.raises(ValueError):
-        app.send_tasks_sync(items, db_config=db_config)
+        producer.send_tasks_sync(items, db_config=db_config)
     with pytest.raises(TypeError):
-        app.send_tasks_sync([*items[:3], {"task_name": "t", "bogus": 1}], db_config=db_config)
+        producer.send_tasks_sync([*items[:3], {"task_name": "t", "bogus": 1}], db_config=db_config)
     with pytest.raises(TypeError):
-        app.send_tasks_sync([*items[:3], ["not", "a", "spec"]], db_config=db_config)  # type: ignore[list-item]
+        producer.send_tasks_sync([*items[:3], ["not", "a", "spec"]], db_config=db_config)  # type: ignore[list-item]
     assert count(sql) == 0
 
 
-def test_send_tasks_sync_many(app: Workcraft, sql: SqlHelper, db_config: DBConfig) -> None:
+def test_send_tasks_sync_many(producer: Workcraft, sql: Sql, db_config: DBConfig) -> None:
     items: list[TaskSpec | dict[str, Any]] = []
     for i in range(2500):
         if i % 2:
@@ -183,7 +169,7 @@ def test_send_tasks_sync_many(app: Workcraft, sql: SqlHelper, db_config: DBConfi
         else:
             items.append({"task_name": "t", "task_args": [i], "task_kwargs": {"i": i}})
     started = time.monotonic()
-    ids = app.send_tasks_sync(items, db_config=db_config)
+    ids = producer.send_tasks_sync(items, db_config=db_config)
     elapsed = time.monotonic() - started
     assert len(ids) == 2500
     assert len(set(ids)) == 2500
@@ -195,14 +181,14 @@ def test_send_tasks_sync_many(app: Workcraft, sql: SqlHelper, db_config: DBConfi
         assert json.loads(str(row["payload"]))["task_args"] == [i]
         assert row["queue"] == ("bulk" if i % 2 else "DEFAULT")
     assert elapsed < 30, f"2,500 inserts took {elapsed:.1f} s"
-    assert app.send_tasks_sync([], db_config=db_config) == []
+    assert producer.send_tasks_sync([], db_config=db_config) == []
 
 
-def test_get_task_sync(app: Workcraft, sql: SqlHelper, db_config: DBConfig) -> None:
-    task_id = app.send_task_sync(
+def test_get_task_sync(producer: Workcraft, sql: Sql, db_config: DBConfig) -> None:
+    task_id = producer.send_task_sync(
         "t", [1, "two"], task_kwargs={"c": [3]}, retry_on_failure=True, db_config=db_config
     )
-    task = app.get_task_sync(task_id, db_config)
+    task = producer.get_task_sync(task_id, db_config)
     assert isinstance(task, Task)
     assert task.id == task_id
     assert task.status is TaskStatus.PENDING
@@ -222,49 +208,49 @@ def test_get_task_sync(app: Workcraft, sql: SqlHelper, db_config: DBConfig) -> N
         "UPDATE bountyboard SET status = 'SUCCESS', result = %s WHERE id = %s",
         (json.dumps({"answer": 42}), task_id),
     )
-    done = app.get_task_sync(task_id, db_config)
+    done = producer.get_task_sync(task_id, db_config)
     assert done is not None
     assert done.status is TaskStatus.SUCCESS
     assert done.result == {"answer": 42}
 
-    assert app.get_task_sync("00000000-0000-0000-0000-000000000000", db_config) is None
+    assert producer.get_task_sync("00000000-0000-0000-0000-000000000000", db_config) is None
 
 
-def test_wait_for_task_sync(app: Workcraft, sql: SqlHelper, db_config: DBConfig) -> None:
-    task_id = app.send_task_sync("t", [1], db_config=db_config)
+def test_wait_for_task_sync(producer: Workcraft, sql: Sql, db_config: DBConfig) -> None:
+    task_id = producer.send_task_sync("t", [1], db_config=db_config)
     started = time.monotonic()
     with pytest.raises(TimeoutError):
-        app.wait_for_task_sync(task_id, db_config, timeout=0.5, poll_interval=0.05)
+        producer.wait_for_task_sync(task_id, db_config, timeout=0.5, poll_interval=0.05)
     assert 0.5 <= time.monotonic() - started < 5
 
     sql.run("UPDATE bountyboard SET status = 'FAILURE', result = '{}' WHERE id = %s", (task_id,))
-    task = app.wait_for_task_sync(task_id, db_config, timeout=5, poll_interval=0.05)
+    task = producer.wait_for_task_sync(task_id, db_config, timeout=5, poll_interval=0.05)
     assert task.status is TaskStatus.FAILURE
 
     with pytest.raises(LookupError):
-        app.wait_for_task_sync("00000000-0000-0000-0000-000000000000", db_config, timeout=1)
+        producer.wait_for_task_sync("00000000-0000-0000-0000-000000000000", db_config, timeout=1)
 
 
-def test_async_twins(app: Workcraft, sql: SqlHelper, db_config: DBConfig) -> None:
+def test_async_twins(producer: Workcraft, sql: Sql, db_config: DBConfig) -> None:
     async def scenario() -> tuple[str, Task | None, Task]:
-        task_id = await app.send_task("t", [1, 2], task_kwargs={"c": 3}, db_config=db_config)
-        fetched = await app.get_task(task_id, db_config)
+        task_id = await producer.send_task("t", [1, 2], task_kwargs={"c": 3}, db_config=db_config)
+        fetched = await producer.get_task(task_id, db_config)
         with pytest.raises(TimeoutError):
-            await app.wait_for_task(task_id, db_config, timeout=0.3, poll_interval=0.05)
+            await producer.wait_for_task(task_id, db_config, timeout=0.3, poll_interval=0.05)
         await asyncio.to_thread(
             sql.run,
             "UPDATE bountyboard SET status = 'SUCCESS', result = '6' WHERE id = %s",
             (task_id,),
         )
-        finished = await app.wait_for_task(task_id, db_config, timeout=5, poll_interval=0.05)
-        ids = await app.send_tasks([TaskSpec("t", [i]) for i in range(3)], db_config=db_config)
+        finished = await producer.wait_for_task(task_id, db_config, timeout=5, poll_interval=0.05)
+        ids = await producer.send_tasks([TaskSpec("t", [i]) for i in range(3)], db_config=db_config)
         assert len(ids) == 3
         return task_id, fetched, finished
 
     try:
         task_id, fetched, finished = asyncio.run(scenario())
     finally:
-        app.close()
+        producer.close()
     assert fetched is not None
     assert fetched.id == task_id
     assert fetched.status is TaskStatus.PENDING
@@ -284,12 +270,12 @@ def test_async_twins(app: Workcraft, sql: SqlHelper, db_config: DBConfig) -> Non
     ],
 )
 def test_payload_too_large(
-    app: Workcraft, sql: SqlHelper, db_config: DBConfig, label: str, text: str
+    producer: Workcraft, sql: Sql, db_config: DBConfig, label: str, text: str
 ) -> None:
     limit = int(str(sql.value("SELECT @@max_allowed_packet")))
     assert len(text.encode("utf-8")) > limit, "the test payload must exceed the server limit"
     with pytest.raises(PayloadTooLarge) as info:
-        app.send_task_sync("big", [text], db_config=db_config)
+        producer.send_task_sync("big", [text], db_config=db_config)
     message = str(info.value)
     assert "max_allowed_packet" in message
     assert "big" in message
@@ -298,7 +284,7 @@ def test_payload_too_large(
 
 
 def test_raw_sql_insert_is_a_valid_enqueue(
-    app: Workcraft, sql: SqlHelper, db_config: DBConfig
+    producer: Workcraft, sql: Sql, db_config: DBConfig
 ) -> None:
     sql.run(
         "INSERT INTO bountyboard (id, task_name, payload) "
@@ -312,7 +298,7 @@ def test_raw_sql_insert_is_a_valid_enqueue(
     assert row["retry_limit"] == 3
     assert row["worker_id"] is None
     assert row["created_at"] is not None
-    task = app.get_task_sync(str(row["id"]), db_config)
+    task = producer.get_task_sync(str(row["id"]), db_config)
     assert task is not None
     assert task.status is TaskStatus.PENDING
     assert task.task_args == [1, 2, 3]

@@ -7,29 +7,17 @@ import re
 import shutil
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SqlHelper
-from procs import Proc, Procs, base_env, wait_until
 
+from tests.support.procs import REPO_ROOT, Proc, ProcGroup, child_env
+from tests.support.settings import SEED, write_settings
+from tests.support.sql import Sql
+from tests.support.waiting import wait_until
 from workcraft.db import DBConfig
-
-REPO = Path(__file__).resolve().parent.parent
-
-# The seed README's workcraft.config.json, as printed there.
-SEED_CONFIG = {
-    "DB_PEON_HEARTBEAT_INTERVAL": 5,
-    "DB_POLLING_INTERVAL": 5,
-    "DB_SETUP_BACKOFF_MULTIPLIER_SECONDS": 30,
-    "DB_SETUP_BACKOFF_MAX_SECONDS": 3600,
-    "DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL": 10,
-    "DB_SETUP_RUN_REOPEN_FAILED_TASK_INTERVAL": 10,
-    "DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD": 60,
-    "DB_SETUP_CHECK_DEAD_WORKER_INTERVAL": 10,
-}
 
 
 def seed_dotenv(config: DBConfig) -> str:
@@ -46,22 +34,23 @@ def seed_dotenv(config: DBConfig) -> str:
 
 
 @pytest.fixture
-def quickstart(tmp_path: Path, empty_db_config: DBConfig) -> Iterator[Procs]:
-    shutil.copy(REPO / "example.py", tmp_path / "example.py")
+def quickstart(
+    proc_groups: Callable[..., ProcGroup], tmp_path: Path, empty_db_config: DBConfig
+) -> ProcGroup:
+    """A directory set up as the README says (example.py, .env, the seed's config file)."""
+    shutil.copy(REPO_ROOT / "example.py", tmp_path / "example.py")
     (tmp_path / ".env").write_text(seed_dotenv(empty_db_config), encoding="utf-8")
-    (tmp_path / "workcraft.config.json").write_text(json.dumps(SEED_CONFIG, indent=2))
-    group = Procs(tmp_path)  # no WK_* in the environment: everything comes from .env
-    yield group
-    group.stop_all()
+    write_settings(tmp_path, SEED)
+    return proc_groups()  # no WK_* in the environment: everything comes from .env
 
 
-def run(procs: Procs, args: list[str], name: str, timeout: float = 60) -> Proc:
-    proc = procs.start(args, name=name, env=base_env())
+def run(procs: ProcGroup, args: list[str], name: str, timeout: float = 60) -> Proc:
+    proc = procs.start(args, name=name, env=child_env())
     assert proc.wait(timeout) == 0, proc.describe()
     return proc
 
 
-def task_rows(sql: SqlHelper) -> list[dict[str, Any]]:
+def task_rows(sql: Sql) -> list[dict[str, Any]]:
     return sql.rows("SELECT * FROM bountyboard ORDER BY created_at")
 
 
@@ -89,13 +78,12 @@ def check_peon_output(output: str, task_id: str, total: int) -> None:
 
 
 @pytest.mark.slow
-def test_seed_quickstart(quickstart: Procs, empty_db_config: DBConfig) -> None:
+def test_seed_quickstart(quickstart: ProcGroup, empty_db_config: DBConfig) -> None:
     procs = quickstart
     python = sys.executable
 
     run(procs, [python, "-m", "workcraft", "setup_database_tables"], "setup")
-    sql = SqlHelper(empty_db_config)
-    try:
+    with Sql(empty_db_config) as sql:
         tables = {str(row[next(iter(row))]) for row in sql.rows("SHOW TABLES")}
         assert {"bountyboard", "peon", "logs"} <= tables
 
@@ -139,7 +127,7 @@ def test_seed_quickstart(quickstart: Procs, empty_db_config: DBConfig) -> None:
                 "--worker-id=test1",
             ],
             name="peon",
-            env=base_env(),
+            env=child_env(),
         )
 
         def second_done() -> dict[str, Any] | None:
@@ -159,5 +147,3 @@ def test_seed_quickstart(quickstart: Procs, empty_db_config: DBConfig) -> None:
         peon_rows = sql.rows("SELECT id, status FROM peon")
         assert peon_rows == [{"id": "test1", "status": "OFFLINE"}]
         assert "Traceback" not in peon.output
-    finally:
-        sql.close()

@@ -9,31 +9,40 @@ from __future__ import annotations
 import dataclasses
 import json
 import signal
-import socket
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SqlHelper, admin_connection, drop_database, server_config, unique_db_name
-from private_server import PrivateServer
-from procs import Proc, Procs, db_env, wait_until, write_settings
-from security_helpers import (
+
+from tests.support.net import free_port
+from tests.support.private_server import PrivateServer
+from tests.support.procs import (
+    REPO_ROOT,
     SECURITY_APP,
-    describe,
+    Proc,
+    ProcGroup,
+    child_env,
+    describe_run,
+    run_workcraft,
+)
+from tests.support.security import (
+    TlsFiles,
     distinctive_secret,
-    make_ca,
-    make_server_cert,
     mysql_user,
     one_error_line,
     run_sql,
-    run_workcraft,
+    session_cipher,
+    tls_env,
     unique_user,
+    use_env,
 )
-
+from tests.support.settings import write_settings
+from tests.support.sql import Sql, admin_connection, drop_database, server_config, unique_db_name
+from tests.support.waiting import wait_until
 from workcraft.core import Workcraft
 from workcraft.db import DBConfig, get_db_config
 from workcraft.errors import DatabaseError, DatabaseUnavailable
@@ -41,7 +50,6 @@ from workcraft.models import TaskStatus
 from workcraft.setup import setup_database_tables
 from workcraft.store import RetryPolicy, Store
 
-REPO = Path(__file__).resolve().parent.parent
 DML = "SELECT, INSERT, UPDATE, DELETE"
 PUBLIC_TABLES = ("bountyboard", "peon", "logs")
 
@@ -53,21 +61,7 @@ PURE_PYTHON = (
 )
 
 
-# -- fixtures and helpers -----------------------------------------------------------------------
-@pytest.fixture
-def secret_config(db_config: DBConfig) -> Iterator[DBConfig]:
-    """The test database, reached as a user of its own with a distinctive password."""
-    secret = distinctive_secret()
-    with mysql_user(secret, [("ALL PRIVILEGES", f"`{db_config.database}`.*")]) as user:
-        yield dataclasses.replace(db_config, user=user, password=secret)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
+# -- helpers ------------------------------------------------------------------------------------
 def exception_text(exc: BaseException) -> str:
     """Everything a program could print about an exception, chained ones included."""
     parts = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
@@ -87,7 +81,7 @@ def ps_args() -> str:
     ).stdout
 
 
-def all_rows_text(sql: SqlHelper) -> str:
+def all_rows_text(sql: Sql) -> str:
     return "\n".join(str(sql.rows(f"SELECT * FROM {table}")) for table in PUBLIC_TABLES)
 
 
@@ -114,7 +108,7 @@ def test_password_is_not_in_the_repr_of_the_config(
 ) -> None:
     secret = secret_config.password
     monkeypatch.chdir(tmp_path)  # no .env from elsewhere
-    for key, value in db_env(secret_config).items():
+    for key, value in child_env(secret_config).items():
         if key.startswith("WK_DB_"):
             monkeypatch.setenv(key, value)
     from_env = get_db_config()
@@ -136,7 +130,7 @@ def test_password_is_not_in_api_exceptions(secret_config: DBConfig, db_config: D
         assert task is not None
         # ...and the errors for a wrong password or an unreachable server never show it.
         wrong = dataclasses.replace(secret_config, password=wrong_password)
-        unreachable = dataclasses.replace(secret_config, port=closed_port())
+        unreachable = dataclasses.replace(secret_config, port=free_port())
         failures: list[BaseException] = []
         for config in (wrong, unreachable):
             with pytest.raises(DatabaseError) as sending:
@@ -156,19 +150,19 @@ def test_password_is_not_in_api_exceptions(secret_config: DBConfig, db_config: D
 
 @pytest.mark.slow
 def test_password_never_shows_in_logs_ps_or_status(
-    procs: Procs, secret_config: DBConfig, sql: SqlHelper, tmp_path: Path
+    procs: ProcGroup, secret_config: DBConfig, sql: Sql, tmp_path: Path
 ) -> None:
     secret = secret_config.password
     wrong_password = distinctive_secret("wrong")
-    good_env = db_env(secret_config)
-    wrong_env = db_env(dataclasses.replace(secret_config, password=wrong_password))
-    unreachable_env = db_env(dataclasses.replace(secret_config, port=closed_port()))
+    good_env = child_env(secret_config)
+    wrong_env = child_env(dataclasses.replace(secret_config, password=wrong_password))
+    unreachable_env = child_env(dataclasses.replace(secret_config, port=free_port()))
     debug = "--log-level=DEBUG"
     outputs: list[str] = []
     snapshots: list[str] = []
 
     # A working peon and janitor, long enough to do something, with ps taken while they run.
-    peon = procs.peon(debug, worker_id="pw-peon-live", app=SECURITY_APP, env=good_env)
+    peon = procs.peon("pw-peon-live", debug, app=SECURITY_APP, env=good_env)
     janitor = procs.workcraft("janitor", debug, "--janitor-id=pw-janitor-live", env=good_env)
     peon.wait_for_output("ready", timeout=60)
     janitor.wait_for_output("became leader", timeout=60)
@@ -194,7 +188,7 @@ def test_password_never_shows_in_logs_ps_or_status(
 
     # Wrong password: each command says so in one line.
     failing: list[Proc] = [
-        procs.peon(debug, worker_id="pw-peon-wrong", app=SECURITY_APP, env=wrong_env),
+        procs.peon("pw-peon-wrong", debug, app=SECURITY_APP, env=wrong_env),
         procs.workcraft("janitor", debug, name="janitor-wrong", env=wrong_env),
         procs.workcraft("janitor", "--once", debug, name="janitor-once-wrong", env=wrong_env),
         procs.workcraft("status", "--json", name="status-wrong", env=wrong_env),
@@ -206,9 +200,7 @@ def test_password_never_shows_in_logs_ps_or_status(
         outputs.append(proc.output)
 
     # Unreachable server: the peon waits (and logs that it does); the --once janitor gives up.
-    waiting = procs.peon(
-        debug, worker_id="pw-peon-unreachable", app=SECURITY_APP, env=unreachable_env
-    )
+    waiting = procs.peon("pw-peon-unreachable", debug, app=SECURITY_APP, env=unreachable_env)
     waiting.wait_for_output("unavailable", timeout=60)
     snapshots.append(ps_args())
     assert "pw-peon-unreachable" in snapshots[-1]
@@ -237,7 +229,7 @@ def test_password_never_shows_in_logs_ps_or_status(
     outputs.append(serving.output)
 
     status = run_workcraft("status", "--json", env=good_env, cwd=tmp_path)
-    assert status.returncode == 0, describe(status)
+    assert status.returncode == 0, describe_run(status)
     json.loads(status.stdout)
     outputs += [status.stdout, status.stderr]
 
@@ -247,67 +239,6 @@ def test_password_never_shows_in_logs_ps_or_status(
 
 
 # -- 5. TLS -------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class TlsFiles:
-    ca: Path
-    cert: Path
-    key: Path
-    wrong_ca: Path
-
-
-@pytest.fixture(scope="module")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    root = tmp_path_factory.mktemp("tls")
-    ca, ca_key = make_ca(root / "ca", "ca")
-    cert, key = make_server_cert(root / "server", ca, ca_key)
-    wrong_ca, _ = make_ca(root / "other", "other-ca")
-    return TlsFiles(ca, cert, key, wrong_ca)
-
-
-@pytest.fixture(scope="module")
-def tls_server(mariadb_template: Path, tls_files: TlsFiles) -> Iterator[PrivateServer]:
-    server = PrivateServer(mariadb_template, tls=(tls_files.ca, tls_files.cert, tls_files.key))
-    server.start(timeout=120)
-    try:
-        conn: Any = admin_connection(server.config("mysql"))
-        try:
-            cur = conn.cursor()
-            cur.execute("SHOW VARIABLES LIKE 'have_ssl'")
-            assert cur.fetchall() == [("have_ssl", "YES")], "the private server has no TLS"
-        finally:
-            conn.close()
-        yield server
-    finally:
-        server.close()
-
-
-def tls_env(config: DBConfig, ca: Path | None) -> dict[str, str]:
-    env = db_env(config)
-    env["WK_DB_USE_SSL"] = "true"
-    env["WK_DB_SSL_PATH"] = str(ca) if ca is not None else ""
-    return env
-
-
-def use_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[str, str]) -> DBConfig:
-    """``get_db_config()`` as a program started with ``env`` would build it."""
-    monkeypatch.chdir(tmp_path)
-    for key, value in env.items():
-        if key.startswith("WK_DB_"):
-            monkeypatch.setenv(key, value)
-    return get_db_config()
-
-
-def session_cipher(store: Store) -> str:
-    # Store runs only named queries; read the status on the Store's own connection.
-    def read(cur: Any) -> str:
-        raw = cur._raw
-        raw.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-        rows = raw.fetchall()
-        return str(rows[0][1]) if rows else ""
-
-    return store.call(read)
-
-
 def test_tls_session_is_encrypted_with_the_configured_ca(
     tls_server: PrivateServer,
     tls_files: TlsFiles,
@@ -327,6 +258,7 @@ def test_tls_session_is_encrypted_with_the_configured_ca(
 
 @pytest.mark.slow
 def test_setup_peon_and_janitor_work_over_tls(
+    proc_groups: Callable[..., ProcGroup],
     tls_server: PrivateServer,
     tls_files: TlsFiles,
     monkeypatch: pytest.MonkeyPatch,
@@ -344,14 +276,14 @@ def test_setup_peon_and_janitor_work_over_tls(
         write_settings(tmp_path)
 
         setup = run_workcraft("setup_database_tables", env=env, cwd=tmp_path)
-        assert setup.returncode == 0, describe(setup)
+        assert setup.returncode == 0, describe_run(setup)
 
         config = use_env(monkeypatch, tmp_path, env)
         producer = Workcraft()
-        group = Procs(tmp_path)
+        group = proc_groups()
         try:
             ids = [producer.send_task_sync("echo", [i, "tls"], db_config=config) for i in range(3)]
-            peon = group.peon("--burst", worker_id="tls-peon", app=SECURITY_APP, env=env)
+            peon = group.peon("tls-peon", "--burst", app=SECURITY_APP, env=env)
             assert peon.wait(120) == 0, peon.describe()
             for task_id in ids:
                 task = producer.get_task_sync(task_id, config)
@@ -365,9 +297,9 @@ def test_setup_peon_and_janitor_work_over_tls(
             group.stop_all()
 
         # The same user without TLS is turned away by the server: the runs above were encrypted.
-        plain = db_env(user_config)
+        plain = child_env(user_config)
         refused = run_workcraft("status", "--json", env=plain, cwd=tmp_path)
-        assert refused.returncode != 0, describe(refused)
+        assert refused.returncode != 0, describe_run(refused)
         assert "access denied" in one_error_line(refused.stderr).lower()
     run_sql(admin, [f"DROP DATABASE IF EXISTS `{database}`"])
 
@@ -399,7 +331,7 @@ def test_a_wrong_ca_fails_with_one_clear_line(
     except subprocess.TimeoutExpired as exc:
         output = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
         pytest.fail(f"{command} ({connector}) still running after 45 s:\n{output[-3000:]}")
-    assert result.returncode != 0, describe(result)
+    assert result.returncode != 0, describe_run(result)
     line = one_error_line(result.stderr)
     assert "certificate" in line.lower(), line
 
@@ -455,7 +387,7 @@ def test_server_without_tls_is_refused_when_tls_is_asked_for(
         ("janitor", "--once"),
     ):
         result = run_workcraft(*args, env=env, cwd=tmp_path, timeout=60)
-        assert result.returncode != 0, describe(result)
+        assert result.returncode != 0, describe_run(result)
         line = one_error_line(result.stderr)
         assert "TLS" in line or "SSL" in line, (args, line)
     # Nothing was created or changed over an unencrypted connection.
@@ -472,7 +404,7 @@ def test_server_without_tls_is_refused_when_tls_is_asked_for(
 
 
 # -- 6. least privilege -------------------------------------------------------------------------
-def arrange_janitor_work(sql: SqlHelper) -> dict[str, str]:
+def arrange_janitor_work(sql: Sql) -> dict[str, str]:
     """A dead peon with a RUNNING task, and a FAILURE due for a retry (arranged as root)."""
     sql.run(
         "INSERT INTO peon (id, status, last_heartbeat, current_task, queues, session, "
@@ -497,13 +429,13 @@ def arrange_janitor_work(sql: SqlHelper) -> dict[str, str]:
     }
 
 
-def run_everything_as(app_config: DBConfig, sql: SqlHelper, workdir: Path) -> None:
+def run_everything_as(app_config: DBConfig, sql: Sql, group: ProcGroup) -> None:
     """Producer API, peon --burst, janitor --once, status --json, all as ``app_config``."""
+    workdir = group.workdir
     arranged = arrange_janitor_work(sql)
     write_settings(workdir)
-    env = db_env(app_config)
+    env = child_env(app_config)
     producer = Workcraft()
-    group = Procs(workdir, app_config)
     try:
         ids = [producer.send_task_sync("echo", ["one"], db_config=app_config)]
         ids += producer.send_tasks_sync(
@@ -511,12 +443,12 @@ def run_everything_as(app_config: DBConfig, sql: SqlHelper, workdir: Path) -> No
         )
         assert producer.get_task_sync(ids[0], app_config) is not None
 
-        first = group.peon("--burst", worker_id="lp-peon-1", app=SECURITY_APP, env=env)
+        first = group.peon("lp-peon-1", "--burst", app=SECURITY_APP, env=env)
         assert first.wait(120) == 0, first.describe()
         janitor = group.workcraft("janitor", "--once", name="lp-janitor", env=env)
         assert janitor.wait(120) == 0, janitor.describe()
         assert sql.value("SELECT status FROM peon WHERE id = 'ghost'") == "OFFLINE"
-        second = group.peon("--burst", worker_id="lp-peon-2", app=SECURITY_APP, env=env)
+        second = group.peon("lp-peon-2", "--burst", app=SECURITY_APP, env=env)
         assert second.wait(120) == 0, second.describe()
 
         for task_id in [*ids, *arranged.values()]:
@@ -530,13 +462,13 @@ def run_everything_as(app_config: DBConfig, sql: SqlHelper, workdir: Path) -> No
         producer.close()
         group.stop_all()
     status = run_workcraft("status", "--json", env=env, cwd=workdir)
-    assert status.returncode == 0, describe(status)
+    assert status.returncode == 0, describe_run(status)
     json.loads(status.stdout)
 
 
 @pytest.mark.slow
 def test_a_user_with_only_dml_on_the_three_tables_runs_everything(
-    empty_db_config: DBConfig, tmp_path: Path
+    proc_groups: Callable[..., ProcGroup], empty_db_config: DBConfig
 ) -> None:
     setup_database_tables(empty_db_config)  # as root
     database = empty_db_config.database
@@ -544,22 +476,19 @@ def test_a_user_with_only_dml_on_the_three_tables_runs_everything(
     grants = [(DML, f"`{database}`.`{table}`") for table in PUBLIC_TABLES]
     with mysql_user(secret, grants) as user:
         app_config = dataclasses.replace(empty_db_config, user=user, password=secret)
-        sql = SqlHelper(empty_db_config)
-        try:
-            run_everything_as(app_config, sql, tmp_path)
-        finally:
-            sql.close()
+        with Sql(empty_db_config) as sql:
+            run_everything_as(app_config, sql, proc_groups(app_config))
 
 
 def readme_least_privilege_sql() -> list[str]:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("## Least privilege", 1)[1].split("\n## ", 1)[0]
     block = section.split("```sql", 1)[1].split("```", 1)[0]
     return [statement.strip() for statement in block.split(";") if statement.strip()]
 
 
 @pytest.mark.slow
-def test_the_readme_grants_work(tmp_path: Path) -> None:
+def test_the_readme_grants_work(proc_groups: Callable[..., ProcGroup], tmp_path: Path) -> None:
     statements = readme_least_privilege_sql()
     assert [s.split()[0] for s in statements] == ["CREATE", "GRANT", "CREATE", "GRANT"], statements
     database = unique_db_name("wkreadme")
@@ -584,14 +513,13 @@ def test_the_readme_grants_work(tmp_path: Path) -> None:
 
         # Setup as the README's admin user creates the database and the tables, twice.
         for _ in range(2):
-            setup = run_workcraft("setup_database_tables", env=db_env(admin_config), cwd=tmp_path)
-            assert setup.returncode == 0, describe(setup)
+            setup = run_workcraft(
+                "setup_database_tables", env=child_env(admin_config), cwd=tmp_path
+            )
+            assert setup.returncode == 0, describe_run(setup)
 
-        sql = SqlHelper(dataclasses.replace(server, database=database))
-        try:
-            run_everything_as(app_config, sql, tmp_path)
-        finally:
-            sql.close()
+        with Sql(dataclasses.replace(server, database=database)) as sql:
+            run_everything_as(app_config, sql, proc_groups(app_config))
     finally:
         run_sql(
             server,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.settings import SEED, write_settings
 from workcraft.errors import ConfigError
 from workcraft.settings import (
     CONFIG_FILE_NAME,
@@ -19,23 +19,7 @@ from workcraft.settings import (
 )
 
 # The example from the seed README, verbatim.
-SEED_CONFIG = {
-    "DB_PEON_HEARTBEAT_INTERVAL": 5,
-    "DB_POLLING_INTERVAL": 5,
-    "DB_SETUP_BACKOFF_MULTIPLIER_SECONDS": 30,
-    "DB_SETUP_BACKOFF_MAX_SECONDS": 3600,
-    "DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL": 10,
-    "DB_SETUP_RUN_REOPEN_FAILED_TASK_INTERVAL": 10,
-    "DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD": 60,
-    "DB_SETUP_CHECK_DEAD_WORKER_INTERVAL": 10,
-}
-
-
-def write_config(directory: Path, content: Any) -> Path:
-    path = directory / CONFIG_FILE_NAME
-    text = content if isinstance(content, str) else json.dumps(content)
-    path.write_text(text, encoding="utf-8")
-    return path
+SEED_CONFIG = SEED
 
 
 def test_defaults_match_the_seed_readme() -> None:
@@ -45,7 +29,7 @@ def test_defaults_match_the_seed_readme() -> None:
 
 
 def test_seed_readme_file_loads_to_the_defaults(tmp_path: Path) -> None:
-    path = write_config(tmp_path, SEED_CONFIG)
+    path = write_settings(tmp_path, SEED_CONFIG)
     assert load_settings(path) == Settings()
 
 
@@ -54,11 +38,11 @@ def test_missing_explicit_file_is_an_error_and_empty_object_is_defaults(tmp_path
     with pytest.raises(ConfigError, match=CONFIG_FILE_NAME):
         load_settings(tmp_path / CONFIG_FILE_NAME)
     # ...while an empty object is the defaults.
-    assert load_settings(write_config(tmp_path, {})) == Settings()
+    assert load_settings(write_settings(tmp_path, {})) == Settings()
 
 
 def test_config_is_found_from_cwd_upwards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write_config(tmp_path, {"DB_POLLING_INTERVAL": 2})
+    path = write_settings(tmp_path, {"DB_POLLING_INTERVAL": 2})
     nested = tmp_path / "project" / "src"
     nested.mkdir(parents=True)
     monkeypatch.chdir(nested)
@@ -68,10 +52,10 @@ def test_config_is_found_from_cwd_upwards(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_nearest_config_file_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write_config(tmp_path, {"DB_POLLING_INTERVAL": 2})
+    write_settings(tmp_path, {"DB_POLLING_INTERVAL": 2})
     nested = tmp_path / "project"
     nested.mkdir()
-    near = write_config(nested, {"DB_POLLING_INTERVAL": 3})
+    near = write_settings(nested, {"DB_POLLING_INTERVAL": 3})
     monkeypatch.chdir(nested)
 
     assert find_config_file() == near.resolve()
@@ -79,7 +63,7 @@ def test_nearest_config_file_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_start_directory_can_be_given(tmp_path: Path) -> None:
-    path = write_config(tmp_path, {"DB_POLLING_INTERVAL": 4})
+    path = write_settings(tmp_path, {"DB_POLLING_INTERVAL": 4})
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
     assert find_config_file(nested) == path.resolve()
@@ -87,7 +71,7 @@ def test_start_directory_can_be_given(tmp_path: Path) -> None:
 
 
 def test_fractional_intervals_are_accepted(tmp_path: Path) -> None:
-    path = write_config(
+    path = write_settings(
         tmp_path,
         {
             "DB_PEON_HEARTBEAT_INTERVAL": 0.5,
@@ -123,7 +107,7 @@ def test_fractional_intervals_are_accepted(tmp_path: Path) -> None:
     ],
 )
 def test_bad_value_names_file_and_key(tmp_path: Path, content: dict[str, Any], key: str) -> None:
-    path = write_config(tmp_path, content)
+    path = write_settings(tmp_path, content)
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     message = str(info.value)
@@ -132,7 +116,7 @@ def test_bad_value_names_file_and_key(tmp_path: Path, content: dict[str, Any], k
 
 
 def test_invalid_json_names_the_file(tmp_path: Path) -> None:
-    path = write_config(tmp_path, '{"DB_POLLING_INTERVAL": 5,,}')
+    path = write_settings(tmp_path, '{"DB_POLLING_INTERVAL": 5,,}')
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     message = str(info.value)
@@ -143,7 +127,7 @@ def test_invalid_json_names_the_file(tmp_path: Path) -> None:
 def test_invalid_json_found_upwards_names_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = write_config(tmp_path, "{not json")
+    path = write_settings(tmp_path, "{not json")
     nested = tmp_path / "sub"
     nested.mkdir()
     monkeypatch.chdir(nested)
@@ -153,13 +137,13 @@ def test_invalid_json_found_upwards_names_the_file(
 
 
 def test_top_level_must_be_an_object(tmp_path: Path) -> None:
-    path = write_config(tmp_path, "[1, 2]")
+    path = write_settings(tmp_path, "[1, 2]")
     with pytest.raises(ConfigError, match="object"):
         load_settings(path)
 
 
 def test_dead_threshold_below_three_heartbeats_is_refused(tmp_path: Path) -> None:
-    path = write_config(
+    path = write_settings(
         tmp_path,
         {"DB_PEON_HEARTBEAT_INTERVAL": 5, "DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD": 14},
     )
@@ -172,7 +156,7 @@ def test_dead_threshold_below_three_heartbeats_is_refused(tmp_path: Path) -> Non
 
 
 def test_dead_threshold_of_exactly_three_heartbeats_is_accepted(tmp_path: Path) -> None:
-    path = write_config(
+    path = write_settings(
         tmp_path,
         {"DB_PEON_HEARTBEAT_INTERVAL": 5, "DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD": 15},
     )

@@ -7,10 +7,7 @@ empty working directory, with no WK_DB_* variables except the ones a test sets.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,48 +15,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import admin_connection, unique_db_name
 
+from tests.support.net import free_port
+from tests.support.procs import child_env, run_workcraft
+from tests.support.schema import (
+    ALL_TABLES,
+    PUBLIC_TABLES,
+    columns_of,
+    indexes_of,
+    query,
+    run_statements,
+    schema_snapshot,
+    tables_in,
+)
+from tests.support.settings import write_settings
+from tests.support.sql import admin_connection, unique_db_name
 from workcraft.db import DBConfig
 from workcraft.queries import expand, load_queries
 from workcraft.setup import setup_database_tables
 
-PUBLIC_TABLES = ("bountyboard", "peon", "logs")
-ALL_TABLES = (*PUBLIC_TABLES, "workcraft_schema")
 SECRET = "S3cret-pw-xyz"
-TIMEOUT = 60
-CONSOLE_SCRIPT = Path(sys.executable).parent / "workcraft"
 
 
 # -- helpers ------------------------------------------------------------------------------
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("WK_DB_") and key != "WORKCRAFT_DEBUG"
-    }
-    env.update(extra)
-    return env
-
-
-def run_workcraft(
-    args: list[str],
-    cwd: Path,
-    env: dict[str, str] | None = None,
-    script: bool = False,
-) -> subprocess.CompletedProcess[str]:
-    command = [str(CONSOLE_SCRIPT)] if script else [sys.executable, "-m", "workcraft"]
-    return subprocess.run(
-        [*command, *args],
-        cwd=cwd,
-        env=env if env is not None else clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-
-
 def seed_flags(config: DBConfig, **changes: Any) -> list[str]:
     """The seed README's spelling of the connection flags."""
     values = {
@@ -94,69 +72,6 @@ def check_ok(result: subprocess.CompletedProcess[str]) -> None:
     )
 
 
-def query(database: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn: Any = admin_connection(database=database)
-    try:
-        cur = conn.cursor()
-        cur.execute(statement, params)
-        return list(cur.fetchall()) if cur.with_rows else []
-    finally:
-        conn.close()
-
-
-def run_statements(database: str | None, statements: list[str]) -> None:
-    conn: Any = admin_connection(database=database)
-    try:
-        cur = conn.cursor()
-        for statement in statements:
-            cur.execute(statement)
-    finally:
-        conn.close()
-
-
-def tables_in(database: str) -> set[str]:
-    rows = query(
-        "information_schema",
-        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
-        (database,),
-    )
-    return {str(row[0]) for row in rows}
-
-
-def schema_snapshot(database: str) -> dict[str, Any]:
-    snapshot: dict[str, Any] = {}
-    for table in ALL_TABLES:
-        snapshot[table] = query(database, f"SHOW CREATE TABLE `{table}`")[0][1]
-    snapshot["workcraft_schema rows"] = query(database, "SELECT COUNT(*) FROM workcraft_schema")
-    return snapshot
-
-
-def columns_of(database: str, table: str) -> set[str]:
-    rows = query(
-        "information_schema",
-        "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
-        "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
-        (database, table),
-    )
-    return {str(row[0]) for row in rows}
-
-
-def indexes_of(database: str, table: str) -> set[str]:
-    rows = query(
-        "information_schema",
-        "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
-        "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
-        (database, table),
-    )
-    return {str(row[0]) for row in rows}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int | None) -> None:
     detail = f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
     assert result.returncode != 0, detail
@@ -173,7 +88,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int | 
 # -- creating the tables --------------------------------------------------------------------
 def test_seed_spelling_creates_the_tables(empty_db_config: DBConfig, tmp_path: Path) -> None:
     result = run_workcraft(
-        ["setup_database_tables", *seed_flags(empty_db_config), "--drop_tables=True"], tmp_path
+        "setup_database_tables", *seed_flags(empty_db_config), "--drop_tables=True", cwd=tmp_path
     )
     check_ok(result)
     assert set(PUBLIC_TABLES) <= tables_in(empty_db_config.database)
@@ -182,8 +97,10 @@ def test_seed_spelling_creates_the_tables(empty_db_config: DBConfig, tmp_path: P
 
 def test_kebab_spelling_with_console_script(empty_db_config: DBConfig, tmp_path: Path) -> None:
     result = run_workcraft(
-        ["setup-database-tables", *kebab_flags(empty_db_config), "--drop-tables"],
-        tmp_path,
+        "setup-database-tables",
+        *kebab_flags(empty_db_config),
+        "--drop-tables",
+        cwd=tmp_path,
         script=True,
     )
     check_ok(result)
@@ -202,14 +119,14 @@ def test_dotenv_form(empty_db_config: DBConfig, tmp_path: Path) -> None:
         "WK_DB_SSL_PATH=\n",
         encoding="utf-8",
     )
-    result = run_workcraft(["setup_database_tables"], tmp_path)
+    result = run_workcraft("setup_database_tables", cwd=tmp_path)
     check_ok(result)
     assert set(PUBLIC_TABLES) <= tables_in(config.database)
 
 
 def test_environment_form(empty_db_config: DBConfig, tmp_path: Path) -> None:
     config = empty_db_config
-    env = clean_env(
+    env = child_env(
         WK_DB_HOST=config.host,
         WK_DB_PORT=str(config.port),
         WK_DB_USER=config.user,
@@ -217,17 +134,17 @@ def test_environment_form(empty_db_config: DBConfig, tmp_path: Path) -> None:
         WK_DB_NAME=config.database,
         WK_DB_USE_SSL="",
     )
-    result = run_workcraft(["setup_database_tables"], tmp_path, env=env, script=True)
+    result = run_workcraft("setup_database_tables", cwd=tmp_path, env=env, script=True)
     check_ok(result)
     assert set(PUBLIC_TABLES) <= tables_in(config.database)
 
 
 def test_second_run_changes_nothing(empty_db_config: DBConfig, tmp_path: Path) -> None:
     database = empty_db_config.database
-    check_ok(run_workcraft(["setup_database_tables", *seed_flags(empty_db_config)], tmp_path))
+    check_ok(run_workcraft("setup_database_tables", *seed_flags(empty_db_config), cwd=tmp_path))
     before = schema_snapshot(database)
 
-    second = run_workcraft(["setup_database_tables", *seed_flags(empty_db_config)], tmp_path)
+    second = run_workcraft("setup_database_tables", *seed_flags(empty_db_config), cwd=tmp_path)
     check_ok(second)
     assert "up to date" in second.stdout
     assert schema_snapshot(database) == before
@@ -236,13 +153,13 @@ def test_second_run_changes_nothing(empty_db_config: DBConfig, tmp_path: Path) -
 
 def test_drop_tables_starts_clean(empty_db_config: DBConfig, tmp_path: Path) -> None:
     database = empty_db_config.database
-    check_ok(run_workcraft(["setup_database_tables", *seed_flags(empty_db_config)], tmp_path))
+    check_ok(run_workcraft("setup_database_tables", *seed_flags(empty_db_config), cwd=tmp_path))
     run_statements(
         database,
         ["INSERT INTO bountyboard (id, task_name, payload) VALUES (UUID(), 'x', '{}')"],
     )
     result = run_workcraft(
-        ["setup_database_tables", *seed_flags(empty_db_config), "--drop_tables=True"], tmp_path
+        "setup_database_tables", *seed_flags(empty_db_config), "--drop_tables=True", cwd=tmp_path
     )
     check_ok(result)
     assert query(database, "SELECT COUNT(*) FROM bountyboard") == [(0,)]
@@ -251,7 +168,7 @@ def test_drop_tables_starts_clean(empty_db_config: DBConfig, tmp_path: Path) -> 
 
 def test_plain_insert_is_a_valid_enqueue(empty_db_config: DBConfig, tmp_path: Path) -> None:
     database = empty_db_config.database
-    check_ok(run_workcraft(["setup_database_tables", *seed_flags(empty_db_config)], tmp_path))
+    check_ok(run_workcraft("setup_database_tables", *seed_flags(empty_db_config), cwd=tmp_path))
     run_statements(
         database,
         [
@@ -276,7 +193,7 @@ def test_setup_in_process_is_idempotent(empty_db_config: DBConfig) -> None:
 
 def test_no_events_routines_or_triggers(empty_db_config: DBConfig, tmp_path: Path) -> None:
     database = empty_db_config.database
-    check_ok(run_workcraft(["setup_database_tables", *seed_flags(empty_db_config)], tmp_path))
+    check_ok(run_workcraft("setup_database_tables", *seed_flags(empty_db_config), cwd=tmp_path))
     for table, column in (
         ("EVENTS", "EVENT_SCHEMA"),
         ("ROUTINES", "ROUTINE_SCHEMA"),
@@ -327,11 +244,11 @@ def test_restricted_user_can_set_up(restricted_user: DBConfig, tmp_path: Path) -
     grants = query("information_schema", f"SHOW GRANTS FOR '{restricted_user.user}'@'%'")
     assert not any("SUPER" in str(row[0]) or "EVENT" in str(row[0]) for row in grants)
 
-    result = run_workcraft(["setup_database_tables", *seed_flags(restricted_user)], tmp_path)
+    result = run_workcraft("setup_database_tables", *seed_flags(restricted_user), cwd=tmp_path)
     check_ok(result)
     assert set(ALL_TABLES) <= tables_in(database)
 
-    second = run_workcraft(["setup_database_tables", *seed_flags(restricted_user)], tmp_path)
+    second = run_workcraft("setup_database_tables", *seed_flags(restricted_user), cwd=tmp_path)
     check_ok(second)
     assert "up to date" in second.stdout
     for table, column in (
@@ -352,7 +269,7 @@ def test_restricted_user_can_upgrade_the_seed_schema(
 ) -> None:
     database = restricted_user.database
     run_statements(database, [*SEED_SCHEMA, *SEED_ROWS])
-    result = run_workcraft(["setup_database_tables", *seed_flags(restricted_user)], tmp_path)
+    result = run_workcraft("setup_database_tables", *seed_flags(restricted_user), cwd=tmp_path)
     check_ok(result)
     assert query(database, "SELECT COUNT(*) FROM bountyboard") == [(3,)]
     assert "ix_bountyboard_claim" in indexes_of(database, "bountyboard")
@@ -422,7 +339,7 @@ def seed_database(empty_db_config: DBConfig) -> DBConfig:
 
 def test_upgrade_seed_schema_in_place(seed_database: DBConfig, tmp_path: Path) -> None:
     database = seed_database.database
-    result = run_workcraft(["setup_database_tables", *seed_flags(seed_database)], tmp_path)
+    result = run_workcraft("setup_database_tables", *seed_flags(seed_database), cwd=tmp_path)
     check_ok(result)
     assert "upgraded" in result.stdout
 
@@ -467,7 +384,7 @@ def test_upgrade_seed_schema_in_place(seed_database: DBConfig, tmp_path: Path) -
     )
 
     before = schema_snapshot(database)
-    second = run_workcraft(["setup_database_tables", *seed_flags(seed_database)], tmp_path)
+    second = run_workcraft("setup_database_tables", *seed_flags(seed_database), cwd=tmp_path)
     check_ok(second)
     assert "up to date" in second.stdout
     assert schema_snapshot(database) == before
@@ -476,7 +393,7 @@ def test_upgrade_seed_schema_in_place(seed_database: DBConfig, tmp_path: Path) -
 # -- errors ------------------------------------------------------------------------------------
 def test_wrong_password(empty_db_config: DBConfig, tmp_path: Path) -> None:
     result = run_workcraft(
-        ["setup_database_tables", *seed_flags(empty_db_config, db_password=SECRET)], tmp_path
+        "setup_database_tables", *seed_flags(empty_db_config, db_password=SECRET), cwd=tmp_path
     )
     assert_one_line_error(result, code=None)
     assert "denied" in result.stderr.lower()
@@ -485,17 +402,18 @@ def test_wrong_password(empty_db_config: DBConfig, tmp_path: Path) -> None:
 def test_unreachable_port(empty_db_config: DBConfig, tmp_path: Path) -> None:
     port = free_port()
     result = run_workcraft(
-        ["setup_database_tables", *seed_flags(empty_db_config, db_port=port, db_password=SECRET)],
-        tmp_path,
+        "setup_database_tables",
+        *seed_flags(empty_db_config, db_port=port, db_password=SECRET),
+        cwd=tmp_path,
     )
     assert_one_line_error(result, code=None)
     assert str(port) in result.stderr
 
 
 def test_unknown_key_in_config_file(empty_db_config: DBConfig, tmp_path: Path) -> None:
-    (tmp_path / "workcraft.config.json").write_text('{"DB_POLLING_INTERVALL": 5}')
+    write_settings(tmp_path, {"DB_POLLING_INTERVALL": 5})
     result = run_workcraft(
-        ["setup_database_tables", *seed_flags(empty_db_config, db_password=SECRET)], tmp_path
+        "setup_database_tables", *seed_flags(empty_db_config, db_password=SECRET), cwd=tmp_path
     )
     assert_one_line_error(result, code=2)
     assert "DB_POLLING_INTERVALL" in result.stderr
@@ -503,10 +421,11 @@ def test_unknown_key_in_config_file(empty_db_config: DBConfig, tmp_path: Path) -
 
 
 def test_invalid_json_in_config_file(empty_db_config: DBConfig, tmp_path: Path) -> None:
-    (tmp_path / "workcraft.config.json").write_text('{"DB_POLLING_INTERVAL": 5,')
+    write_settings(tmp_path, '{"DB_POLLING_INTERVAL": 5,')
     result = run_workcraft(
-        ["setup_database_tables", *seed_flags(empty_db_config, db_password=SECRET)],
-        tmp_path,
+        "setup_database_tables",
+        *seed_flags(empty_db_config, db_password=SECRET),
+        cwd=tmp_path,
         script=True,
     )
     assert_one_line_error(result, code=2)
@@ -515,15 +434,14 @@ def test_invalid_json_in_config_file(empty_db_config: DBConfig, tmp_path: Path) 
 
 def test_garbage_use_ssl_in_dotenv(empty_db_config: DBConfig, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f"WK_DB_PASS={SECRET}\nWK_DB_USE_SSL=perhaps\n")
-    result = run_workcraft(["setup_database_tables"], tmp_path)
+    result = run_workcraft("setup_database_tables", cwd=tmp_path)
     assert_one_line_error(result, code=2)
     assert "WK_DB_USE_SSL" in result.stderr
 
 
 def test_bad_bool_flag_exits_2(empty_db_config: DBConfig, tmp_path: Path) -> None:
     result = run_workcraft(
-        ["setup_database_tables", *seed_flags(empty_db_config), "--drop_tables=perhaps"],
-        tmp_path,
+        "setup_database_tables", *seed_flags(empty_db_config), "--drop_tables=perhaps", cwd=tmp_path
     )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -532,7 +450,7 @@ def test_bad_bool_flag_exits_2(empty_db_config: DBConfig, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("script", [False, True], ids=["python-m", "console-script"])
 def test_help(tmp_path: Path, script: bool) -> None:
-    result = run_workcraft(["--help"], tmp_path, script=script)
+    result = run_workcraft("--help", cwd=tmp_path, script=script)
     check_ok(result)
     assert "setup-database-tables" in result.stdout
 

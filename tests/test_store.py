@@ -6,8 +6,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import SqlHelper, admin_connection
 
+from tests.support.net import free_port
+from tests.support.sql import Sql, admin_connection
 from workcraft.db import DBConfig
 from workcraft.errors import DatabaseError, DatabaseUnavailable
 from workcraft.store import Cursor, RetryPolicy, Store
@@ -19,7 +20,7 @@ def store(db_config: DBConfig) -> Iterator[Store]:
         yield s
 
 
-def test_commit_on_a_killed_connection_is_retried(store: Store, sql: SqlHelper) -> None:
+def test_commit_on_a_killed_connection_is_retried(store: Store, sql: Sql) -> None:
     """The C extension raises its own error type from COMMIT; it must be retried."""
     sql.run("INSERT INTO logs (message) VALUES ('counter')")
     victim = store.connection_id()
@@ -67,11 +68,7 @@ def test_access_denied_is_permanent_and_immediate(db_config: DBConfig) -> None:
 
 
 def test_unreachable_server_gives_up_after_the_policy(db_config: DBConfig) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     config = DBConfig(host="127.0.0.1", port=port, database="x")
     started = time.monotonic()
     with Store(config, RetryPolicy(give_up_after=1.0)) as store, pytest.raises(DatabaseUnavailable):

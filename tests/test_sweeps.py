@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import SqlHelper
 
+from tests.support.rows import task_row
+from tests.support.sql import Sql, admin_connection
 from workcraft.db import DBConfig
 from workcraft.janitor.sweeps import DeadPeons, ReopenFailed, SelfCorrect, Sweep
 from workcraft.queries import load_queries
@@ -61,7 +62,7 @@ def sweeps(db_config: DBConfig) -> Iterator[Sweeps]:
 
 # -- arranging rows -------------------------------------------------------------------------
 def add_peon(
-    sql: SqlHelper,
+    sql: Sql,
     peon_id: str,
     status: str = "WORKING",
     silent_for: float = 0.0,
@@ -90,7 +91,7 @@ def add_peon(
 
 
 def add_task(
-    sql: SqlHelper,
+    sql: Sql,
     status: str = "PENDING",
     worker_id: str | None = None,
     session: str | None = None,
@@ -127,31 +128,25 @@ def add_task(
     return task_id
 
 
-def running_task(sql: SqlHelper, worker_id: str, session: str | None, **kw: Any) -> str:
+def running_task(sql: Sql, worker_id: str, session: str | None, **kw: Any) -> str:
     return add_task(sql, status="RUNNING", worker_id=worker_id, session=session, attempt=1, **kw)
 
 
-def task(sql: SqlHelper, task_id: str) -> dict[str, Any]:
-    rows = sql.rows("SELECT * FROM bountyboard WHERE id = %s", (task_id,))
-    assert rows, f"no task {task_id}"
-    return rows[0]
-
-
-def peon(sql: SqlHelper, peon_id: str) -> dict[str, Any]:
+def peon(sql: Sql, peon_id: str) -> dict[str, Any]:
     rows = sql.rows("SELECT * FROM peon WHERE id = %s", (peon_id,))
     assert rows, f"no peon {peon_id}"
     return rows[0]
 
 
-def status(sql: SqlHelper, task_id: str) -> str:
-    return str(task(sql, task_id)["status"])
+def status(sql: Sql, task_id: str) -> str:
+    return str(task_row(sql, task_id)["status"])
 
 
-def logs(sql: SqlHelper) -> list[str]:
+def logs(sql: Sql) -> list[str]:
     return [str(row["message"]) for row in sql.rows("SELECT message FROM logs ORDER BY id")]
 
 
-def snapshot(sql: SqlHelper) -> tuple[list[dict[str, Any]], ...]:
+def snapshot(sql: Sql) -> tuple[list[dict[str, Any]], ...]:
     return (
         sql.rows("SELECT * FROM bountyboard ORDER BY id"),
         sql.rows("SELECT * FROM peon ORDER BY id"),
@@ -159,7 +154,7 @@ def snapshot(sql: SqlHelper) -> tuple[list[dict[str, Any]], ...]:
     )
 
 
-def fail(sql: SqlHelper, task_id: str, finished_at: dt.datetime) -> None:
+def fail(sql: Sql, task_id: str, finished_at: dt.datetime) -> None:
     """What a peon's fenced completion does for a run that raised."""
     sql.run(
         "UPDATE bountyboard SET status = 'FAILURE', retry_count = retry_count + 1,"
@@ -169,7 +164,7 @@ def fail(sql: SqlHelper, task_id: str, finished_at: dt.datetime) -> None:
     )
 
 
-def claim(sql: SqlHelper, task_id: str, worker_id: str = "p1") -> int:
+def claim(sql: Sql, task_id: str, worker_id: str = "p1") -> int:
     """What a peon's claim does: PENDING -> RUNNING under ``worker_id``."""
     return sql.run(
         "UPDATE bountyboard SET status = 'RUNNING', worker_id = %s, attempt = attempt + 1,"
@@ -178,7 +173,7 @@ def claim(sql: SqlHelper, task_id: str, worker_id: str = "p1") -> int:
     )
 
 
-def server_now(sql: SqlHelper) -> dt.datetime:
+def server_now(sql: Sql) -> dt.datetime:
     """The database clock (UTC, naive), which is what ``now=None`` means to a sweep."""
     value = sql.value("SELECT NOW(6)")
     assert isinstance(value, dt.datetime)
@@ -200,9 +195,7 @@ def test_backoff_formula_is_used_for_the_log_message(sweeps: Sweeps) -> None:
     ]
 
 
-def test_reopen_waits_for_the_exponential_backoff_with_a_cap(
-    sql: SqlHelper, sweeps: Sweeps
-) -> None:
+def test_reopen_waits_for_the_exponential_backoff_with_a_cap(sql: Sql, sweeps: Sweeps) -> None:
     # min(30 * 2^(retry_count - 1), 100): 30 s, 60 s, then the cap 100 s (not 120, not 240).
     ids = {
         n: add_task(
@@ -235,7 +228,7 @@ def test_reopen_waits_for_the_exponential_backoff_with_a_cap(
         assert pending() == expected, f"{seconds} s after the failure"
 
     for n, task_id in ids.items():
-        row = task(sql, task_id)
+        row = task_row(sql, task_id)
         assert row["status"] == "PENDING"
         assert row["worker_id"] is None
         assert row["peon_session"] is None
@@ -250,7 +243,7 @@ def test_reopen_waits_for_the_exponential_backoff_with_a_cap(
         assert f"backoff {min(30 * 2 ** (n - 1), 100)} s" in line
 
 
-def test_reopen_log_line_is_readable(sql: SqlHelper, sweeps: Sweeps) -> None:
+def test_reopen_log_line_is_readable(sql: Sql, sweeps: Sweeps) -> None:
     task_id = add_task(
         sql,
         status="FAILURE",
@@ -268,7 +261,7 @@ def test_reopen_log_line_is_readable(sql: SqlHelper, sweeps: Sweeps) -> None:
     assert result.messages == logs(sql)
 
 
-def test_rows_without_retries_left_are_never_reopened(sql: SqlHelper, sweeps: Sweeps) -> None:
+def test_rows_without_retries_left_are_never_reopened(sql: Sql, sweeps: Sweeps) -> None:
     no_retry = add_task(sql, status="FAILURE", worker_id="p1", retry_count=1, finished_at=T0)
     exhausted = add_task(
         sql,
@@ -297,18 +290,20 @@ def test_rows_without_retries_left_are_never_reopened(sql: SqlHelper, sweeps: Sw
         retry_limit=3,
         finished_at=T0,
     )
-    before = {task_id: task(sql, task_id) for task_id in (no_retry, exhausted, invalid, success)}
+    before = {
+        task_id: task_row(sql, task_id) for task_id in (no_retry, exhausted, invalid, success)
+    }
 
     result = sweeps.reopen.run_once(now=at(10 * 24 * 3600))
 
     assert result.counts == {"tasks_reopened": 1}
     assert status(sql, last_retry) == "PENDING"  # retry_count == retry_limit: one more run
     for task_id, row in before.items():
-        assert task(sql, task_id) == row
+        assert task_row(sql, task_id) == row
     assert len(logs(sql)) == 1
 
 
-def test_retry_limit_3_means_at_most_4_runs(sql: SqlHelper, sweeps: Sweeps) -> None:
+def test_retry_limit_3_means_at_most_4_runs(sql: Sql, sweeps: Sweeps) -> None:
     task_id = add_task(sql, retry_on_failure=True, retry_limit=3)
     runs = 0
     for _ in range(10):  # bounded: a bug must not loop forever
@@ -319,7 +314,7 @@ def test_retry_limit_3_means_at_most_4_runs(sql: SqlHelper, sweeps: Sweeps) -> N
         fail(sql, task_id, finished_at=T0)
         sweeps.reopen.run_once(now=at(24 * 3600))
     assert runs == 4
-    row = task(sql, task_id)
+    row = task_row(sql, task_id)
     assert row["status"] == "FAILURE"
     assert row["retry_count"] == 4
     assert len(logs(sql)) == 3  # three reopenings
@@ -328,7 +323,7 @@ def test_retry_limit_3_means_at_most_4_runs(sql: SqlHelper, sweeps: Sweeps) -> N
 # -- dead peons -----------------------------------------------------------------------------
 @pytest.mark.parametrize("peon_status", ["IDLE", "PREPARING", "WORKING"])
 def test_silent_peon_in_any_live_status_is_declared_dead(
-    sql: SqlHelper, sweeps: Sweeps, peon_status: str
+    sql: Sql, sweeps: Sweeps, peon_status: str
 ) -> None:
     session = add_peon(sql, "dead-1", status=peon_status, silent_for=70)
     first = running_task(sql, "dead-1", session, task_name="resize")
@@ -342,7 +337,7 @@ def test_silent_peon_in_any_live_status_is_declared_dead(
     assert row["status"] == "OFFLINE"
     assert row["current_task"] is None
     for task_id in (first, second):
-        moved = task(sql, task_id)
+        moved = task_row(sql, task_id)
         assert moved["status"] == "PENDING"
         assert moved["worker_id"] is None
         assert moved["peon_session"] is None
@@ -361,7 +356,7 @@ def test_silent_peon_in_any_live_status_is_declared_dead(
         assert "70 s" in line
 
 
-def test_fresh_and_offline_peons_are_left_alone(sql: SqlHelper, sweeps: Sweeps) -> None:
+def test_fresh_and_offline_peons_are_left_alone(sql: Sql, sweeps: Sweeps) -> None:
     live_task = str(uuid.uuid4())
     fresh_session = add_peon(sql, "fresh", status="WORKING", current_task=live_task)
     running_task(sql, "fresh", fresh_session, task_id=live_task)
@@ -375,7 +370,7 @@ def test_fresh_and_offline_peons_are_left_alone(sql: SqlHelper, sweeps: Sweeps) 
     assert snapshot(sql) == before
 
 
-def test_now_moves_the_dead_peon_clock(sql: SqlHelper, sweeps: Sweeps) -> None:
+def test_now_moves_the_dead_peon_clock(sql: Sql, sweeps: Sweeps) -> None:
     add_peon(sql, "p", status="IDLE", silent_for=0)
     now = server_now(sql)
     assert sweeps.dead.run_once(now=now + dt.timedelta(seconds=55)).total == 0
@@ -387,9 +382,7 @@ def test_now_moves_the_dead_peon_clock(sql: SqlHelper, sweeps: Sweeps) -> None:
 
 
 # -- self-correct ---------------------------------------------------------------------------
-def test_self_correct_requeues_tasks_no_live_peon_is_running(
-    sql: SqlHelper, sweeps: Sweeps
-) -> None:
+def test_self_correct_requeues_tasks_no_live_peon_is_running(sql: Sql, sweeps: Sweeps) -> None:
     # Owner has no peon row at all.
     ghost_task = running_task(sql, "ghost", str(uuid.uuid4()))
     # Owner is OFFLINE (its heartbeat is fresh: this is not the dead-peon sweep's case).
@@ -411,12 +404,12 @@ def test_self_correct_requeues_tasks_no_live_peon_is_running(
 
     assert result.counts == {"tasks_requeued": 5}
     for task_id in (ghost_task, offline_task, old_session_task, stale_task, idle_task):
-        row = task(sql, task_id)
+        row = task_row(sql, task_id)
         assert row["status"] == "PENDING", task_id
         assert row["worker_id"] is None
         assert row["crash_count"] == 1
     assert status(sql, live_task) == "RUNNING"
-    assert task(sql, live_task)["worker_id"] == "busy"
+    assert task_row(sql, live_task)["worker_id"] == "busy"
 
     lines = logs(sql)
     assert len(lines) == 5
@@ -435,7 +428,7 @@ def test_self_correct_requeues_tasks_no_live_peon_is_running(
 
 @pytest.mark.parametrize("concurrency", [1, 4])
 def test_a_task_a_live_peon_is_running_is_never_touched(
-    sql: SqlHelper, sweeps: Sweeps, concurrency: int
+    sql: Sql, sweeps: Sweeps, concurrency: int
 ) -> None:
     ids = [str(uuid.uuid4()) for _ in range(concurrency)]
     session = add_peon(
@@ -460,7 +453,7 @@ def test_a_task_a_live_peon_is_running_is_never_touched(
 
 # -- poison pill ----------------------------------------------------------------------------
 @pytest.mark.parametrize("how", ["dead_peon", "offline_peon"])
-def test_task_that_keeps_killing_its_peon_fails(sql: SqlHelper, sweeps: Sweeps, how: str) -> None:
+def test_task_that_keeps_killing_its_peon_fails(sql: Sql, sweeps: Sweeps, how: str) -> None:
     if how == "dead_peon":
         session = add_peon(sql, "victim", status="WORKING", silent_for=DEAD_AFTER + 10)
         sweep: Sweep = sweeps.dead
@@ -481,7 +474,7 @@ def test_task_that_keeps_killing_its_peon_fails(sql: SqlHelper, sweeps: Sweeps, 
 
     assert result.counts.get("failed_poison_pill") == 1
     assert "tasks_requeued" not in result.counts
-    row = task(sql, poison)
+    row = task_row(sql, poison)
     assert row["status"] == "FAILURE"
     assert row["crash_count"] == SETTINGS.TASK_MAX_CRASHES
     assert row["finished_at"] is not None
@@ -498,17 +491,17 @@ def test_task_that_keeps_killing_its_peon_fails(sql: SqlHelper, sweeps: Sweeps, 
     assert status(sql, poison) == "FAILURE"
 
 
-def test_task_below_the_crash_limit_is_requeued(sql: SqlHelper, sweeps: Sweeps) -> None:
+def test_task_below_the_crash_limit_is_requeued(sql: Sql, sweeps: Sweeps) -> None:
     session = add_peon(sql, "victim", status="WORKING", silent_for=DEAD_AFTER + 10)
     task_id = running_task(sql, "victim", session, crash_count=SETTINGS.TASK_MAX_CRASHES - 2)
     assert sweeps.dead.run_once().counts == {"peons_declared_dead": 1, "tasks_requeued": 1}
-    row = task(sql, task_id)
+    row = task_row(sql, task_id)
     assert row["status"] == "PENDING"
     assert row["crash_count"] == SETTINGS.TASK_MAX_CRASHES - 1
 
 
 # -- idempotency ----------------------------------------------------------------------------
-def test_every_sweep_is_idempotent(sql: SqlHelper, sweeps: Sweeps) -> None:
+def test_every_sweep_is_idempotent(sql: Sql, sweeps: Sweeps) -> None:
     dead_session = add_peon(sql, "dead", status="WORKING", silent_for=DEAD_AFTER + 10)
     running_task(sql, "dead", dead_session)
     running_task(sql, "dead", dead_session, crash_count=SETTINGS.TASK_MAX_CRASHES - 1)
@@ -544,7 +537,7 @@ def test_every_sweep_is_idempotent(sql: SqlHelper, sweeps: Sweeps) -> None:
     assert snapshot(sql) == after_first
 
 
-def test_sweeps_work_in_batches(sql: SqlHelper, db_config: DBConfig) -> None:
+def test_sweeps_work_in_batches(sql: Sql, db_config: DBConfig) -> None:
     small = Settings(
         DB_PEON_HEARTBEAT_INTERVAL=5,
         DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD=DEAD_AFTER,
@@ -559,7 +552,7 @@ def test_sweeps_work_in_batches(sql: SqlHelper, db_config: DBConfig) -> None:
 
 
 # -- query plans ----------------------------------------------------------------------------
-def fill_for_explain(sql: SqlHelper) -> None:
+def fill_for_explain(sql: Sql) -> None:
     """A few thousand tasks and peons in the statuses a long-running system accumulates."""
     conn: Any = sql.conn
     cur = conn.cursor()
@@ -592,7 +585,7 @@ def fill_for_explain(sql: SqlHelper) -> None:
     cur.close()
 
 
-def explain(sql: SqlHelper, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def explain(sql: Sql, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     statement = load_queries()[name]
     assert "FOR UPDATE" in statement  # the plan of the statement the sweep really sends
     conn: Any = sql.conn
@@ -621,7 +614,7 @@ EXPLAINED = {
 }
 
 
-def test_sweep_queries_use_an_index(sql: SqlHelper) -> None:
+def test_sweep_queries_use_an_index(sql: Sql) -> None:
     fill_for_explain(sql)
     plans = {}
     for name, (table, params) in EXPLAINED.items():
@@ -639,12 +632,10 @@ def test_sweep_queries_use_an_index(sql: SqlHelper) -> None:
 
 
 def test_self_correct_never_reads_a_locked_peon_row_as_missing(
-    db_config: DBConfig, sql: SqlHelper
+    db_config: DBConfig, sql: Sql
 ) -> None:
     """While a live peon holds its own row (mid-transaction), the sweep must wait (bounded)
     rather than skip the row: a skipped row would LEFT JOIN as NULL, "peon row missing"."""
-    from conftest import admin_connection
-
     from workcraft.errors import DatabaseUnavailable
     from workcraft.store import RetryPolicy
 

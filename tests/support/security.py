@@ -1,25 +1,26 @@
-"""Helpers for ``test_hostile_input.py`` and ``test_security.py``.
-
-Hostile strings, temporary MySQL users (created and dropped by the test), self-made TLS
-certificates (``openssl`` CLI), and one-shot ``python -m workcraft`` runs.
+"""For the hostile-input and security tests: hostile strings, sentinel rows nothing may
+touch, throw-away MySQL users, self-made TLS certificates (``openssl`` CLI) and the
+environment a TLS client is started with.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import subprocess
-import sys
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conftest import admin_connection, server_config
+from tests.support.procs import child_env
+from tests.support.sql import Sql, server_config
+from workcraft.db import DBConfig, get_db_config
+from workcraft.store import Store
 
-from workcraft.db import DBConfig
-
-SECURITY_APP = "security_apps.hostile.app"
+if TYPE_CHECKING:  # only the type: bench imports this package without pytest
+    import pytest
 
 # Strings that break naive quoting or formatting: SQL, the connector's %-placeholders, the
 # library's own {ids}/{names} markers, escapes MySQL treats specially (\0, \Z, quotes,
@@ -59,6 +60,7 @@ HOSTILE_SNIPPETS: tuple[str, ...] = (
 
 
 def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in a JSON value."""
     if isinstance(value, list):
         return 1 + max((json_depth(item) for item in value), default=0)
     if isinstance(value, dict):
@@ -77,17 +79,14 @@ def distinctive_secret(label: str = "pw") -> str:
 
 
 def unique_user(prefix: str = "wks") -> str:
+    """A user name no other test uses."""
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
 def _run_admin(server: DBConfig | None, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
-    conn: Any = admin_connection(server or server_config())
-    try:
-        cur = conn.cursor()
+    with Sql(server or server_config(), with_database=False) as sql:
         for statement, params in statements:
-            cur.execute(statement, params)
-    finally:
-        conn.close()
+            sql.run(statement, params)
 
 
 @contextlib.contextmanager
@@ -116,6 +115,7 @@ def mysql_user(
 
 
 def run_sql(server: DBConfig, statements: Sequence[str]) -> None:
+    """Execute ``statements`` on ``server`` as its admin, no default database."""
     _run_admin(server, [(statement, ()) for statement in statements])
 
 
@@ -204,23 +204,52 @@ def make_server_cert(directory: Path, ca_cert: Path, ca_key: Path) -> tuple[Path
     return cert, key
 
 
-# -- one-shot commands ---------------------------------------------------------------------------
-def run_workcraft(
-    *args: str, env: Mapping[str, str], cwd: Path, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """``python -m workcraft ARGS`` to completion, output captured."""
-    return subprocess.run(
-        [sys.executable, "-m", "workcraft", *args],
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=timeout,
-        check=False,
-    )
+@dataclasses.dataclass(frozen=True)
+class TlsFiles:
+    """A CA, a server certificate and key it signed, and a second CA that signed nothing."""
+
+    ca: Path
+    cert: Path
+    key: Path
+    wrong_ca: Path
+
+
+def make_tls_files(root: Path) -> TlsFiles:
+    ca, ca_key = make_ca(root / "ca", "ca")
+    cert, key = make_server_cert(root / "server", ca, ca_key)
+    wrong_ca, _ = make_ca(root / "other", "other-ca")
+    return TlsFiles(ca, cert, key, wrong_ca)
+
+
+def tls_env(config: DBConfig, ca: Path | None) -> dict[str, str]:
+    """A child's environment for ``config`` with TLS on, verifying with ``ca`` (None: encrypt
+    without verifying)."""
+    env = child_env(config)
+    env["WK_DB_USE_SSL"] = "true"
+    env["WK_DB_SSL_PATH"] = str(ca) if ca is not None else ""
+    return env
+
+
+def use_env(monkeypatch: pytest.MonkeyPatch, cwd: Path, env: dict[str, str]) -> DBConfig:
+    """``get_db_config()`` as a program started in ``cwd`` with ``env`` would build it."""
+    monkeypatch.chdir(cwd)
+    for key, value in env.items():
+        if key.startswith("WK_DB_"):
+            monkeypatch.setenv(key, value)
+    return get_db_config()
+
+
+def session_cipher(store: Store) -> str:
+    """The TLS cipher of the Store's own session ("" when unencrypted)."""
+
+    # Store runs only named queries; read the status on the Store's own connection.
+    def read(cur: Any) -> str:
+        raw = cur._raw
+        raw.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        rows = raw.fetchall()
+        return str(rows[0][1]) if rows else ""
+
+    return store.call(read)
 
 
 def one_error_line(text: str) -> str:
@@ -231,5 +260,44 @@ def one_error_line(text: str) -> str:
     return lines[0]
 
 
-def describe(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout:\n{result.stdout}--- stderr:\n{result.stderr}"
+# -- sentinel rows ------------------------------------------------------------------------------
+SENTINEL_ID = "00000000-0000-4000-8000-00000000beef"
+SENTINEL_PEON = "sentinel-peon"
+
+
+def plant_sentinel(sql: Sql) -> dict[str, Any]:
+    """Empty tables plus one row in each that nothing in the test may change."""
+    for table in ("bountyboard", "peon", "logs"):
+        sql.run(f"DELETE FROM {table}")
+    sql.run(
+        "INSERT INTO bountyboard (id, task_name, queue, payload, status, result, "
+        "retry_on_failure, retry_count, retry_limit, created_at) VALUES "
+        "(%s, 'sentinel-not-registered', 'DEFAULT', %s, 'PENDING', %s, 1, 2, 5, "
+        "'2001-02-03 04:05:06.789012')",
+        (SENTINEL_ID, '{"task_args": ["keep me"]}', '{"previous": "result"}'),
+    )
+    sql.run(
+        "INSERT INTO peon (id, status, queues, last_heartbeat) VALUES "
+        "(%s, 'OFFLINE', '[\"DEFAULT\"]', '2001-02-03 04:05:06.789012')",
+        (SENTINEL_PEON,),
+    )
+    sql.run("INSERT INTO logs (message) VALUES ('sentinel log line')")
+    return snapshot(sql)
+
+
+def snapshot(sql: Sql) -> dict[str, Any]:
+    """The sentinel rows, every log line and the table list: equal snapshots before and
+    after mean nothing outside the test's own rows was touched."""
+    return {
+        "sentinel": sql.rows("SELECT * FROM bountyboard WHERE id = %s", (SENTINEL_ID,)),
+        "peon": sql.rows("SELECT * FROM peon WHERE id = %s", (SENTINEL_PEON,)),
+        "logs": sql.rows("SELECT * FROM logs ORDER BY id"),
+        "tables": sql.rows(
+            "SELECT TABLE_NAME FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME"
+        ),
+    }
+
+
+def count_tasks(sql: Sql) -> int:
+    return int(str(sql.value("SELECT COUNT(*) FROM bountyboard")))

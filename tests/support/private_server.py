@@ -2,7 +2,8 @@
 
 It runs on a free port with its own temporary data directory, never the shared server.
 Data directories are initialised once per session into a template and copied per server,
-so starting one costs well under a second.
+so starting one costs well under a second. ``bench`` starts its throw-away server with
+this module too.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -19,10 +19,12 @@ from pathlib import Path
 
 import mysql.connector
 
+from tests.support.net import free_port
 from workcraft.db import DBConfig
 
 
 def find_server_binary() -> str:
+    """The server binary (MariaDB's name first)."""
     for candidate in ("/usr/sbin/mariadbd", "/usr/sbin/mysqld", shutil.which("mariadbd") or ""):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
@@ -30,6 +32,7 @@ def find_server_binary() -> str:
 
 
 def find_install_db() -> str:
+    """The tool that initialises a data directory."""
     for name in ("mariadb-install-db", "mysql_install_db"):
         path = shutil.which(name)
         if path:
@@ -37,13 +40,8 @@ def find_install_db() -> str:
     raise RuntimeError("no mariadb-install-db on this machine")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def init_datadir(target: Path) -> None:
+    """An initialised, never-started data directory at ``target`` (root, no password)."""
     # A tmpdir of its own: concurrent bootstraps (one per xdist worker) otherwise collide on
     # temporary tables in /tmp ("Unknown table 'mysql.tmp_user_sys'").
     tmpdir = target.parent / f"{target.name}-tmp"
