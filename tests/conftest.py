@@ -4,6 +4,10 @@ Every test that needs a database gets one of its own on the real server (never m
 ``db_config`` is a database per pytest-xdist worker with the workcraft tables, emptied before
 each test; ``empty_db_config`` is a brand-new name with nothing in it, dropped afterwards.
 
+Layers, by directory (each test also gets the marker of its layer, e.g. ``-m unit``):
+``unit`` has no database and no processes, ``integration`` has the real database with the
+code under test in the test process, ``acceptance`` runs real processes and sends real
+signals. A test that asks for a fixture its layer may not use is a collection error.
 """
 
 from __future__ import annotations
@@ -25,7 +29,50 @@ from workcraft.db import DBConfig
 from workcraft.schema import quote_identifier
 from workcraft.setup import setup_database_tables
 
+TESTS_DIR = Path(__file__).resolve().parent
 TABLES_TO_EMPTY = ("bountyboard", "peon", "logs")
+
+# -- layers ---------------------------------------------------------------------------------------
+LAYERS = ("unit", "integration", "acceptance")
+DATABASE_FIXTURES = frozenset(
+    {
+        "worker_db_config",
+        "db_config",
+        "empty_db_config",
+        "sql",
+        "open_sql",
+        "mariadb_template",
+        "private_server",
+        "private_db",
+        "secret_config",
+        "tls_server",
+    }
+)
+PROCESS_FIXTURES = frozenset({"proc_groups", "procs"})
+FORBIDDEN = {
+    "unit": DATABASE_FIXTURES | PROCESS_FIXTURES,
+    "integration": PROCESS_FIXTURES,
+    "acceptance": frozenset(),
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its layer; refuse a test outside the layers or one that uses a
+    fixture its layer must not (a database in ``unit``, processes in ``integration``)."""
+    problems = []
+    for item in items:
+        parts = item.path.resolve().relative_to(TESTS_DIR).parts
+        layer = parts[0] if len(parts) > 1 else ""
+        if layer not in LAYERS:
+            problems.append(f"{item.nodeid}: not in tests/{{{','.join(LAYERS)}}}/")
+            continue
+        item.add_marker(getattr(pytest.mark, layer))
+        used = FORBIDDEN[layer].intersection(getattr(item, "fixturenames", ()))
+        if used:
+            problems.append(f"{item.nodeid}: a {layer} test uses {', '.join(sorted(used))}")
+    if problems:
+        raise pytest.UsageError("tests in the wrong layer:\n" + "\n".join(problems))
+
 
 # -- outcome of the running test (for teardowns that print logs only on failure) ------------------
 PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()

@@ -1,4 +1,5 @@
-"""The producer API, in-process, against the real test database."""
+"""The producer API, in-process, against the real test database (argument checks that need
+no database: ``tests/unit/test_producer.py``)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.support.net import free_port
 from tests.support.sql import Sql
 from workcraft.core import Workcraft
 from workcraft.db import DBConfig
-from workcraft.errors import PayloadTooLarge, WorkcraftError
+from workcraft.errors import PayloadTooLarge
 from workcraft.models import Task, TaskStatus
 from workcraft.payload import TaskSpec
-from workcraft.store import RetryPolicy
 
 
 def count(sql: Sql) -> int:
@@ -81,70 +80,6 @@ def test_ids_are_time_ordered(producer: Workcraft, db_config: DBConfig) -> None:
     batch = producer.send_tasks_sync([TaskSpec("t", [i]) for i in range(500)], db_config=db_config)
     assert batch == sorted(batch)
     assert batch[0] > ids[-1]
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"task_args": "abc"},
-        {"task_args": b"abc"},
-        {"task_args": {"a": 1}},
-        {"task_args": 5},
-        {"task_args": {1, 2}},
-        {"task_kwargs": [1, 2]},
-        {"task_kwargs": "c=3"},
-        {"task_kwargs": {1: "non-string key"}},
-        {"prerun_handler_args": "x"},
-        {"postrun_handler_kwargs": [1]},
-        {"task_args": [{1, 2}]},
-        {"task_args": [object()]},
-        {"task_args": [float("nan")]},
-        {"task_args": [float("inf")]},
-        {"task_kwargs": {"x": {1, 2}}},
-        {"task_kwargs": {"x": float("nan")}},
-        {"task_kwargs": {"x": object()}},
-        {"postrun_handler_args": [object()]},
-        {"retry_limit": -1},
-        {"retry_limit": "3"},
-        {"retry_on_failure": "yes"},
-        {"queue": ""},
-        {"queue": None},
-    ],
-)
-def test_bad_arguments_raise_before_touching_the_database(kwargs: dict[str, Any]) -> None:
-    unreachable = DBConfig(host="127.0.0.1", port=free_port(), database="nowhere")
-    app = Workcraft(retry=RetryPolicy(give_up_after=0.2, max_backoff=0.05))
-    try:
-        with pytest.raises((TypeError, ValueError)) as info:
-            app.send_task_sync("t", db_config=unreachable, **kwargs)
-        assert not isinstance(info.value, WorkcraftError)
-        assert str(info.value)
-        with pytest.raises((TypeError, ValueError)):
-            app.send_tasks_sync([{"task_name": "t", **kwargs}], db_config=unreachable)
-    finally:
-        app.close()
-
-
-@pytest.mark.parametrize("name", ["", None, 5, "x" * 256])
-def test_bad_task_name(name: Any) -> None:
-    unreachable = DBConfig(host="127.0.0.1", port=free_port(), database="nowhere")
-    app = Workcraft(retry=RetryPolicy(give_up_after=0.2, max_backoff=0.05))
-    try:
-        with pytest.raises((TypeError, ValueError)):
-            app.send_task_sync(name, [1], db_config=unreachable)
-    finally:
-        app.close()
-
-
-def test_unreachable_database_is_a_database_error() -> None:
-    """The control for the test above: valid arguments do reach the (closed) port."""
-    unreachable = DBConfig(host="127.0.0.1", port=free_port(), database="nowhere")
-    app = Workcraft(retry=RetryPolicy(give_up_after=0.2, max_backoff=0.05))
-    try:
-        with pytest.raises(WorkcraftError):
-            app.send_task_sync("t", [1], db_config=unreachable)
-    finally:
-        app.close()
 
 
 def test_a_bad_item_in_a_batch_inserts_nothing(

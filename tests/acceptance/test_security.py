@@ -1,7 +1,9 @@
-"""Security: credentials never leak, TLS is real (and refused when absent), least privilege.
+"""Security with real processes: credentials never leak (logs, ``ps``, status), TLS is real
+and refused when absent, and least privilege is enough to run everything.
 
 Users are created for each test with a distinctive password and dropped afterwards. TLS tests
 run a private MariaDB with a CA and server certificate the test makes with ``openssl``.
+(What the test process itself can check: ``tests/integration/test_security.py``.)
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import json
 import signal
 import subprocess
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from tests.support.procs import (
     describe_run,
     run_workcraft,
 )
+from tests.support.schema import PUBLIC_TABLES
 from tests.support.security import (
     TlsFiles,
     distinctive_secret,
@@ -44,14 +46,13 @@ from tests.support.settings import write_settings
 from tests.support.sql import Sql, admin_connection, drop_database, server_config, unique_db_name
 from tests.support.waiting import wait_until
 from workcraft.core import Workcraft
-from workcraft.db import DBConfig, get_db_config
+from workcraft.db import DBConfig
 from workcraft.errors import DatabaseError, DatabaseUnavailable
 from workcraft.models import TaskStatus
 from workcraft.setup import setup_database_tables
-from workcraft.store import RetryPolicy, Store
+from workcraft.store import Store
 
 DML = "SELECT, INSERT, UPDATE, DELETE"
-PUBLIC_TABLES = ("bountyboard", "peon", "logs")
 
 # `python -m workcraft` from a program that imported Python's ssl module first (a wrapper,
 # an app importing requests...): mysql-connector's C extension then cannot load and the
@@ -62,18 +63,6 @@ PURE_PYTHON = (
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def exception_text(exc: BaseException) -> str:
-    """Everything a program could print about an exception, chained ones included."""
-    parts = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        parts += [str(current), repr(current), repr(getattr(current, "args", ()))]
-        current = current.__cause__ or current.__context__
-    return "\n".join(parts)
-
-
 def ps_args() -> str:
     """``ps -eo args``, never cut to $COLUMNS (pytest workers may set it)."""
     return subprocess.run(
@@ -103,51 +92,6 @@ def run_pure_python(
 
 
 # -- 4. credentials -----------------------------------------------------------------------------
-def test_password_is_not_in_the_repr_of_the_config(
-    secret_config: DBConfig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    secret = secret_config.password
-    monkeypatch.chdir(tmp_path)  # no .env from elsewhere
-    for key, value in child_env(secret_config).items():
-        if key.startswith("WK_DB_"):
-            monkeypatch.setenv(key, value)
-    from_env = get_db_config()
-    assert from_env.password == secret
-    from_flags = get_db_config(read_from_env=False, password=secret, user=secret_config.user)
-    for config in (secret_config, from_env, from_flags):
-        for text in (repr(config), str(config), f"{config}", f"{config!r}", config.describe()):
-            assert secret not in text
-
-
-def test_password_is_not_in_api_exceptions(secret_config: DBConfig, db_config: DBConfig) -> None:
-    secret = secret_config.password
-    wrong_password = distinctive_secret("wrong")
-    app = Workcraft(retry=RetryPolicy(give_up_after=1.0))
-    try:
-        # The user works with its password...
-        task_id = app.send_task_sync("echo", ["fine"], db_config=secret_config)
-        task = app.get_task_sync(task_id, secret_config)
-        assert task is not None
-        # ...and the errors for a wrong password or an unreachable server never show it.
-        wrong = dataclasses.replace(secret_config, password=wrong_password)
-        unreachable = dataclasses.replace(secret_config, port=free_port())
-        failures: list[BaseException] = []
-        for config in (wrong, unreachable):
-            with pytest.raises(DatabaseError) as sending:
-                app.send_task_sync("echo", ["x"], db_config=config)
-            with pytest.raises(DatabaseError) as reading:
-                app.get_task_sync(task_id, config)
-            failures += [sending.value, reading.value]
-    finally:
-        app.close()
-    assert "access denied" in str(failures[0]).lower()
-    assert isinstance(failures[2], DatabaseUnavailable)
-    for failure in failures:
-        text = exception_text(failure)
-        assert secret not in text
-        assert wrong_password not in text
-
-
 @pytest.mark.slow
 def test_password_never_shows_in_logs_ps_or_status(
     procs: ProcGroup, secret_config: DBConfig, sql: Sql, tmp_path: Path
@@ -239,23 +183,6 @@ def test_password_never_shows_in_logs_ps_or_status(
 
 
 # -- 5. TLS -------------------------------------------------------------------------------------
-def test_tls_session_is_encrypted_with_the_configured_ca(
-    tls_server: PrivateServer,
-    tls_files: TlsFiles,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    config = use_env(monkeypatch, tmp_path, tls_env(tls_server.config("mysql"), tls_files.ca))
-    assert config.use_ssl
-    assert config.ssl_path == str(tls_files.ca)
-    with Store(config, name="tls-check") as store:
-        assert session_cipher(store) != ""
-    # Without a CA (encrypt, do not verify) the session is encrypted too.
-    no_ca = use_env(monkeypatch, tmp_path, tls_env(tls_server.config("mysql"), None))
-    with Store(no_ca, name="tls-check") as store:
-        assert session_cipher(store) != ""
-
-
 @pytest.mark.slow
 def test_setup_peon_and_janitor_work_over_tls(
     proc_groups: Callable[..., ProcGroup],
@@ -334,24 +261,6 @@ def test_a_wrong_ca_fails_with_one_clear_line(
     assert result.returncode != 0, describe_run(result)
     line = one_error_line(result.stderr)
     assert "certificate" in line.lower(), line
-
-
-def test_api_with_a_wrong_ca_raises_a_clear_tls_error(
-    tls_server: PrivateServer, tls_files: TlsFiles
-) -> None:
-    config = dataclasses.replace(
-        tls_server.config("wk_wrong_ca"), use_ssl=True, ssl_path=str(tls_files.wrong_ca)
-    )
-    app = Workcraft()
-    try:
-        with pytest.raises(DatabaseError) as info:
-            app.send_task_sync("echo", db_config=config)
-    finally:
-        app.close()
-    message = str(info.value)
-    assert "certificate" in message.lower(), message
-    # Not "cannot reach the database": retrying cannot fix a certificate.
-    assert not isinstance(info.value, DatabaseUnavailable), message
 
 
 @pytest.mark.slow

@@ -804,27 +804,3 @@ def test_frozen_peon_is_declared_dead_and_its_late_result_is_not_written(
         "FIGURES frozen-peon: frozen_for_task=5s dead_after=2 executions=2 "
         "late_result_written=0 claims_under_old_session=0"
     )
-
-
-def test_no_peon_is_declared_dead_while_the_server_has_just_restarted(
-    private_db: DBConfig,
-) -> None:
-    """Silence that began with a server restart proves nothing: until the server has been
-    up for the dead threshold, the dead-peon sweep declares nobody dead."""
-    from workcraft.janitor.sweeps import DeadPeons
-    from workcraft.settings import Settings
-    from workcraft.store import Store
-
-    settings = Settings(DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD=60)
-    with Store(private_db) as store:
-        store.call(
-            lambda cur: cur._raw.execute(
-                "INSERT INTO peon (id, status, last_heartbeat, session) "
-                "VALUES ('silent', 'WORKING', NOW(6) - INTERVAL 100 SECOND, 's')"
-            )
-        )
-        result = DeadPeons(store, settings).run_once()
-        assert result.counts == {"skipped_server_restarted": 1}
-        assert store.fetch_one("peon_row", {"id": "silent"})["status"] == "WORKING"  # type: ignore[index]
-        result = DeadPeons(store, settings, restart_grace=False).run_once()
-        assert result.counts == {"peons_declared_dead": 1}
