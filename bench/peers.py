@@ -35,8 +35,9 @@ import mysql.connector
 
 from bench import db, drain
 from bench.context import Context
-from tests.support.procs import ProcFailed, ProcGroup, child_env
+from tests.support.procs import ProcGroup, child_env
 from tests.support.sql import Sql
+from tests.support.waiting import wait_until
 from workcraft.db import DBConfig
 
 HUEY_DATABASE = "wkbench_huey"
@@ -67,13 +68,18 @@ def _count(config: DBConfig, statement: str) -> int:
 def _wait_for_results(
     group: ProcGroup, config: DBConfig, statement: str, expected: int, timeout: float
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while _count(config, statement) < expected:
+    """Until ``expected`` results are stored; a worker that exits first raises ProcFailed."""
+
+    def done() -> bool:
         group.check_alive()
-        if time.monotonic() > deadline:
-            found = _count(config, statement)
-            raise ProcFailed(f"only {found} of {expected} results after {timeout} s")
-        time.sleep(POLL_RESULTS)
+        return _count(config, statement) >= expected
+
+    wait_until(
+        done,
+        timeout,
+        lambda: f"{expected} results (only {_count(config, statement)} so far)",
+        interval=POLL_RESULTS,
+    )
 
 
 def _drain_result(

@@ -344,10 +344,12 @@ def test_database_restarts_twice_mid_run(
 
 # -- 2. database down at start -------------------------------------------------------------------
 def wait_until_leader(sql: Sql, name: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while leaders(sql) != [name]:
-        assert time.monotonic() < deadline, f"leaders: {leaders(sql)}"
-        time.sleep(0.2)
+    wait_until(
+        lambda: leaders(sql) == [name],
+        timeout,
+        lambda: f"{name} as the only leader; leaders: {leaders(sql)}",
+        interval=0.2,
+    )
 
 
 @pytest.mark.slow

@@ -32,9 +32,7 @@ CHECK_INTERVAL = JANITOR["DB_SETUP_CHECK_DEAD_WORKER_INTERVAL"]
 STARTUP = 30  # a process (Python start, imports, first connection) on a busy test machine
 LEADER_LINE = re.compile(r"^Janitor (\S+) became leader")
 LOST_LINE = re.compile(r"^Janitor (\S+) lost leadership")
-
-
-EXECUTIONS_TABLE = "janitor_executions"
+EXECUTIONS_TABLE = "janitor_executions"  # written by the janitor_apps tasks
 # Janitors and peons running the janitor_apps tasks, logging plain lines.
 GROUP_OPTIONS: dict[str, Any] = {"app": JANITOR_APP, "log_format": "plain", "grace": 10.0}
 
