@@ -215,6 +215,7 @@ class TlsFiles:
 
 
 def make_tls_files(root: Path) -> TlsFiles:
+    """Everything the TLS tests need, made under ``root`` (openssl, a second or two)."""
     ca, ca_key = make_ca(root / "ca", "ca")
     cert, key = make_server_cert(root / "server", ca, ca_key)
     wrong_ca, _ = make_ca(root / "other", "other-ca")
