@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Tests run in parallel, one database per pytest-xdist worker.
 TEST_WORKERS ?= 4
 
-.PHONY: install test test-fast lint format demo bench clean db-up
+.PHONY: install test test-fast test-unit test-integration test-acceptance lint format demo bench clean db-up
 
 install: $(STAMP)
 
@@ -25,6 +25,16 @@ test: install db-up
 
 test-fast: install db-up
 	$(BIN)/pytest -n $(TEST_WORKERS) -m "not slow"
+
+# One layer of tests/ at a time: unit needs no database, acceptance starts real processes.
+test-unit: install
+	$(BIN)/pytest tests/unit
+
+test-integration: install db-up
+	$(BIN)/pytest -n $(TEST_WORKERS) tests/integration
+
+test-acceptance: install db-up
+	$(BIN)/pytest -n $(TEST_WORKERS) tests/acceptance
 
 lint: install
 	$(BIN)/ruff check workcraft tests bench demo

@@ -125,11 +125,11 @@ class Claimer:
 
 def explain_claim(config: DBConfig) -> dict[str, Any]:
     """The plan of ``claim_select`` (which index, how many rows the optimizer expects)."""
-    sql = statement("claim_select", names=1)
+    sql = statement("claim_most_urgent", names=1, keys=1)
     conn = db.connect(config)
     try:
         cur = conn.cursor(dictionary=True)
-        cur.execute("EXPLAIN " + sql, (QUEUE, TASK_NAME, 1))
+        cur.execute("EXPLAIN " + sql, (QUEUE, QUEUE, None, TASK_NAME, "", 1))
         row = cur.fetchall()[0]
         cur.close()
     finally:

@@ -1,4 +1,5 @@
-"""What a benchmark run is given: its sizes, a scratch folder, and a console to report to."""
+"""What a benchmark run is given: its sizes, a scratch folder, and a console to report to;
+and how it starts child processes (the test suite's ``ProcGroup``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,12 @@ import dataclasses
 from pathlib import Path
 
 from rich.console import Console
+
+from tests.support.procs import REPO_ROOT, ProcGroup
+from workcraft.db import DBConfig
+
+APP_PATH = "bench.apps.app"  # what the benchmark peons run
+GRACE = 10.0  # after SIGTERM, before the children's process groups are killed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,3 +58,31 @@ class Context:
 
     def note(self, message: str) -> None:
         self.console.log(message)
+
+    def processes(self, name: str, config: DBConfig | None = None) -> ProcGroup:
+        """A group for one measurement's children: ``with ctx.processes(...) as group``.
+
+        The children run in the repo root (so ``bench`` imports) with WK_DB_* for ``config``;
+        each has one log, ``<workdir>/logs/<name>/<child>.log``, and a session of its own, so
+        stopping it also kills what it forked (Celery's and Huey's pool processes).
+        Peons run ``bench.apps.app`` with plain log lines."""
+        return ProcGroup(
+            REPO_ROOT,
+            config,
+            app=APP_PATH,
+            log_format="plain",
+            grace=GRACE,
+            log_dir=self.workdir / "logs" / name,
+            own_session=True,
+            combined_output=True,
+        )
+
+
+def peon_flags(
+    config_file: Path, concurrency: int = 1, burst: bool = False, log_level: str = "INFO"
+) -> list[str]:
+    """The flags of a benchmark peon (``ProcGroup.peon`` adds app, worker id, log format)."""
+    flags = [f"--concurrency={concurrency}", f"--config={config_file}", f"--log-level={log_level}"]
+    if burst:
+        flags.append("--burst")
+    return flags

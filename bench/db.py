@@ -1,8 +1,10 @@
-"""Databases for the benchmarks: create, reset, inspect, drop; and plain connections.
+"""Databases for the benchmarks: create, reset, inspect, drop; and the measured connections.
 
 workcraft's own side always goes through its public API (``setup_database_tables``,
-``Workcraft``, ``Store`` and the named queries). The plain connections here are for the
-bench's bookkeeping (timings read back from the table) and for the baselines.
+``Workcraft``, ``Store`` and the named queries). The bench's bookkeeping (timings read back
+from the table, making and dropping databases) is plain SQL through the test suite's
+``Sql``; ``connect`` is for connections that are part of a measurement (the baselines, the
+observers), set up like workcraft's own sessions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 import mysql.connector
 
+from tests.support.sql import Sql
+from tests.support.sql import drop_database as drop_named_database
 from workcraft.data.connection import c_extension_available
 from workcraft.data.migrate import setup_database_tables
 from workcraft.data.schema import create_database_ddl
@@ -47,44 +51,14 @@ def connect(config: DBConfig, with_database: bool = True) -> Any:
     return conn
 
 
-def query_one(config: DBConfig, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
-    conn = connect(config)
-    try:
-        cur = conn.cursor()
-        cur.execute(sql, params)
-        row = cur.fetchone()
-        cur.fetchall()
-        cur.close()
-        return tuple(row) if row is not None else ()
-    finally:
-        conn.close()
-
-
-def execute(config: DBConfig, *statements: str, with_database: bool = True) -> None:
-    conn = connect(config, with_database)
-    try:
-        cur = conn.cursor()
-        for statement in statements:
-            cur.execute(statement)
-            if cur.with_rows:
-                cur.fetchall()
-        cur.close()
-    finally:
-        conn.close()
-
-
 def drop_database(config: DBConfig) -> None:
-    quoted = config.database.replace("`", "``")
-    execute(
-        config,
-        "SET SESSION lock_wait_timeout = 30",  # never hang on a connection left open
-        f"DROP DATABASE IF EXISTS `{quoted}`",
-        with_database=False,
-    )
+    """Drop ``config``'s database (bounded: never hangs behind a connection left open)."""
+    drop_named_database(config.database, config)
 
 
 def create_database(config: DBConfig) -> None:
-    execute(config, create_database_ddl(config.database), with_database=False)
+    with Sql(config, with_database=False) as sql:
+        sql.run(create_database_ddl(config.database))
 
 
 def reset_workcraft_tables(config: DBConfig) -> None:
@@ -138,5 +112,6 @@ FROM bountyboard
 
 
 def drain_stats(config: DBConfig) -> DrainStats:
-    total, succeeded, micros = query_one(config, DRAIN_STATS_SQL)
+    with Sql(config) as sql:
+        ((total, succeeded, micros),) = sql.tuples(DRAIN_STATS_SQL)
     return DrainStats(int(total), int(succeeded), float(micros or 0) / 1e6)

@@ -22,8 +22,8 @@ from typing import Any
 
 from bench import baseline, db
 from bench.apps import app
-from bench.context import Context
-from bench.procs import ProcessGroup, child_env, peon_command, write_settings
+from bench.context import Context, peon_flags
+from tests.support.settings import DEFAULTS, write_settings
 from workcraft.db import DBConfig
 from workcraft.payload import TaskSpec
 
@@ -93,20 +93,14 @@ def run_workcraft(
     log_level = log_level or ctx.peon_log_level
     db.reset_workcraft_tables(config)
     enqueue_noops(config, count)
-    settings = write_settings(ctx.workdir, "drain", DB_POLLING_INTERVAL=POLLING_INTERVAL)
-    env = child_env(config)
-    log_dir = ctx.workdir / "logs" / f"drain-{peons}x{concurrency}"
+    settings = write_settings(
+        ctx.workdir, DEFAULTS, name="drain", DB_POLLING_INTERVAL=POLLING_INTERVAL
+    )
+    flags = peon_flags(settings, concurrency=concurrency, burst=True, log_level=log_level)
     cpu = _children_cpu()
-    with ProcessGroup(log_dir) as group:
+    with ctx.processes(f"drain-{peons}x{concurrency}", config) as group:
         for n in range(peons):
-            args = peon_command(
-                settings,
-                f"bench-peon-{n}",
-                concurrency=concurrency,
-                burst=True,
-                log_level=log_level,
-            )
-            group.start(f"peon-{n}", args, env)
+            group.peon(f"bench-peon-{n}", *flags, name=f"peon-{n}")
         group.wait_all(_timeout(count))
     suffix = "" if log_level == ctx.peon_log_level else f", log {log_level}"
     result = _result(

@@ -16,9 +16,10 @@ import time
 from typing import Any
 
 from bench import db
-from bench.context import Context
+from bench.context import Context, peon_flags
 from bench.private_server import ServerUnavailable, private_server
-from bench.procs import ProcessGroup, child_env, peon_command, rss_kib, wait_for, write_settings
+from tests.support.settings import DEFAULTS, write_settings
+from tests.support.waiting import wait_until
 from workcraft.data import Store
 from workcraft.data.migrate import setup_database_tables
 from workcraft.db import DBConfig
@@ -76,7 +77,8 @@ def measure(ctx: Context, config: DBConfig) -> dict[str, Any]:
     setup_database_tables(config, drop_tables=True)
     settings = write_settings(
         ctx.workdir,
-        "idle",
+        DEFAULTS,
+        name="idle",
         DB_POLLING_INTERVAL=POLLING_INTERVAL,
         DB_PEON_HEARTBEAT_INTERVAL=HEARTBEAT,
     )
@@ -84,10 +86,10 @@ def measure(ctx: Context, config: DBConfig) -> dict[str, Any]:
     try:
         before = observer.questions()
         own_cost = observer.questions() - before  # what one read adds to the counter
-        with ProcessGroup(ctx.workdir / "logs" / "idle") as group:
-            args = peon_command(settings, WORKER_ID, log_level=ctx.peon_log_level)
-            peon = group.start("peon", args, child_env(config))
-            wait_for(lambda: _peon_idle(config), 30, "the idle peon to be IDLE")
+        with ctx.processes("idle", config) as group:
+            flags = peon_flags(settings, log_level=ctx.peon_log_level)
+            peon = group.peon(WORKER_ID, *flags, name="peon")
+            wait_until(lambda: _peon_idle(config), 30, "the idle peon to be IDLE")
             time.sleep(SETTLE_SECONDS)
             clients = observer.rows(
                 "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
@@ -101,7 +103,7 @@ def measure(ctx: Context, config: DBConfig) -> dict[str, Any]:
             last = observer.questions()
             elapsed = time.monotonic() - started
             observer.rows("SET GLOBAL general_log = 0")
-            rss = rss_kib(peon.pid)
+            rss = peon.rss_kib()
             group.check_alive()
         kinds = _statement_kinds(observer)
     finally:

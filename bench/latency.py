@@ -18,9 +18,10 @@ from typing import Any
 
 from bench import db
 from bench.apps import app
-from bench.context import Context
-from bench.procs import ProcessGroup, child_env, peon_command, wait_for, write_settings
+from bench.context import Context, peon_flags
 from bench.stats import summary_ms
+from tests.support.settings import DEFAULTS, write_settings
+from tests.support.waiting import wait_until
 from workcraft.data import Store
 from workcraft.db import DBConfig
 
@@ -58,7 +59,8 @@ def measure(ctx: Context, config: DBConfig, interval: float) -> dict[str, Any]:
     samples = ctx.sizes.latency_samples
     settings = write_settings(
         ctx.workdir,
-        f"latency-{interval:g}",
+        DEFAULTS,
+        name=f"latency-{interval:g}",
         DB_POLLING_INTERVAL=interval,
         DB_PEON_HEARTBEAT_INTERVAL=HEARTBEAT,
     )
@@ -67,11 +69,9 @@ def measure(ctx: Context, config: DBConfig, interval: float) -> dict[str, Any]:
     random.Random(samples).shuffle(phases)
     latencies: list[float] = []
     after_claim: list[float] = []
-    log_dir = ctx.workdir / "logs" / f"latency-{interval:g}"
-    with ProcessGroup(log_dir) as group:
-        args = peon_command(settings, worker_id, log_level=ctx.peon_log_level)
-        group.start("peon", args, child_env(config))
-        wait_for(lambda: _peon_idle(config, worker_id), 30, "the peon to be IDLE")
+    with ctx.processes(f"latency-{interval:g}", config) as group:
+        group.peon(worker_id, *peon_flags(settings, log_level=ctx.peon_log_level), name="peon")
+        wait_until(lambda: _peon_idle(config, worker_id), 30, "the peon to be IDLE")
         # Warm-up: the first claim connects and loads; it also gives the first cycle start.
         _, _, cycle_start = _one_sample(config, time.time(), 30)
         for phase in phases:

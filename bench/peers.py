@@ -35,7 +35,9 @@ import mysql.connector
 
 from bench import db, drain
 from bench.context import Context
-from bench.procs import ChildFailed, ProcessGroup, child_env
+from tests.support.procs import ProcGroup, child_env
+from tests.support.sql import Sql
+from tests.support.waiting import wait_until
 from workcraft.db import DBConfig
 
 HUEY_DATABASE = "wkbench_huey"
@@ -53,25 +55,31 @@ def _url(config: DBConfig, scheme: str) -> str:
     return f"{scheme}://{auth}@{config.host}:{config.port}/{config.database}"
 
 
-def _count(config: DBConfig, sql: str) -> int:
+def _count(config: DBConfig, statement: str) -> int:
     try:
-        row = db.query_one(config, sql)
+        with Sql(config) as sql:
+            return sql.count(statement)
     except mysql.connector.Error as exc:
         if exc.errno == 1146:  # the result table is made with the first result
             return 0
         raise
-    return int(row[0]) if row else 0
 
 
 def _wait_for_results(
-    group: ProcessGroup, config: DBConfig, sql: str, expected: int, timeout: float
+    group: ProcGroup, config: DBConfig, statement: str, expected: int, timeout: float
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while _count(config, sql) < expected:
+    """Until ``expected`` results are stored; a worker that exits first raises ProcFailed."""
+
+    def done() -> bool:
         group.check_alive()
-        if time.monotonic() > deadline:
-            raise ChildFailed(f"only {_count(config, sql)} of {expected} results after {timeout} s")
-        time.sleep(POLL_RESULTS)
+        return _count(config, statement) >= expected
+
+    wait_until(
+        done,
+        timeout,
+        lambda: f"{expected} results (only {_count(config, statement)} so far)",
+        interval=POLL_RESULTS,
+    )
 
 
 def _drain_result(
@@ -110,9 +118,8 @@ def run_huey(ctx: Context) -> dict[str, Any]:
             consumer = str(Path(sys.executable).parent / "huey_consumer")
             args = [consumer, "bench.peer_huey.huey", "-w", str(workers), "-k", HUEY_WORKER_TYPE]
             args += ["-d", "0.05", "-m", "0.05", "-b", "1.0", "-C", "-q"]
-            env = child_env(None, WKBENCH_HUEY_URL=url)
-            with ProcessGroup(ctx.workdir / "logs" / "huey") as group:
-                group.start("huey-consumer", args, env)
+            with ctx.processes("huey") as group:
+                group.start(args, name="huey-consumer", env=child_env(WKBENCH_HUEY_URL=url))
                 _wait_for_results(group, config, "SELECT COUNT(*) FROM kv", count, _timeout(count))
             items = huey.storage.result_items()
             clocks = [float(huey.serializer.deserialize(value)) for value in items.values()]
@@ -153,8 +160,8 @@ def run_celery(ctx: Context) -> dict[str, Any]:
             args = [sys.executable, "-m", "celery", "-A", "bench.peer_celery", "worker"]
             args += ["--concurrency", str(workers), "--pool", "prefork", "--loglevel", "WARNING"]
             args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-            with ProcessGroup(ctx.workdir / "logs" / "celery") as group:
-                group.start("celery-worker", args, child_env(None, **env_vars))
+            with ctx.processes("celery") as group:
+                group.start(args, name="celery-worker", env=child_env(**env_vars))
                 _wait_for_results(group, config, CELERY_DONE_SQL, count, _timeout(count))
             clocks = _celery_clocks(config)
         finally:

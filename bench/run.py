@@ -29,6 +29,7 @@ from rich.console import Console
 from bench import backlog, db, drain, enqueue, idle, latency, peers
 from bench.context import Context, Sizes
 from bench.report import print_report, targets_for, write_json
+from tests.support.sql import Sql
 
 BENCHMARKS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "drain": drain.run,
@@ -91,7 +92,8 @@ def _version(package: str) -> str | None:
 
 def _server_version() -> str:
     try:
-        return str(db.query_one(db.bench_config("mysql"), "SELECT VERSION()")[0])
+        with Sql(db.bench_config("mysql")) as sql:
+            return str(sql.value("SELECT VERSION()"))
     except Exception as exc:
         return f"unknown ({exc})"
 

@@ -1,80 +1,97 @@
-"""Fixtures: every test gets a database of its own on the real server (never mocked).
+"""Shared fixtures, and the layers the suite is made of. The helpers live in ``tests/support``.
 
-``db_config``: a database per pytest-xdist worker with the workcraft tables, emptied before
-each test. ``empty_db_config``: a brand-new database with no tables, dropped afterwards.
-Server address: WK_TEST_DB_HOST / WK_TEST_DB_PORT / WK_TEST_DB_USER / WK_TEST_DB_PASS
-(default 127.0.0.1:3306, root, empty password; TCP, see FIELD-NOTES).
+Every test that needs a database gets one of its own on the real server (never mocked):
+``db_config`` is a database per pytest-xdist worker with the workcraft tables, emptied before
+each test; ``empty_db_config`` is a brand-new name with nothing in it, dropped afterwards.
+
+Layers, by directory (each test also gets the marker of its layer, e.g. ``-m unit``):
+``unit`` has no database and no processes, ``integration`` has the real database with the
+code under test in the test process, ``acceptance`` runs real processes and sends real
+signals. A test that asks for a fixture its layer may not use is a collection error.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-import mysql.connector
 import pytest
-from procs import Procs, write_settings
 
+from tests.support.private_server import PrivateServer, init_datadir
+from tests.support.procs import ProcGroup
+from tests.support.security import TlsFiles, distinctive_secret, make_tls_files, mysql_user
+from tests.support.settings import write_settings
+from tests.support.sql import Sql, admin_connection, drop_database, server_config, unique_db_name
 from workcraft.core import Workcraft
 from workcraft.data.migrate import setup_database_tables
-from workcraft.data.schema import quote_identifier
+from workcraft.data.schema import TABLES, quote_identifier
 from workcraft.db import DBConfig
 
-if TYPE_CHECKING:
-    from private_server import PrivateServer
+TESTS_DIR = Path(__file__).resolve().parent
+# Every table but the schema version, emptied before each test that uses ``db_config``.
+TABLES_TO_EMPTY = tuple(table.name for table in TABLES if table.name != "workcraft_schema")
 
-TABLES_TO_EMPTY = (
-    "bountyboard",
-    "peon",
-    "logs",
-    "schedules",
-    "queues",
-    "concurrency_keys",
-    "task_totals",
-    "throughput",
-    "janitor_state",
+# -- layers ---------------------------------------------------------------------------------------
+LAYERS = ("unit", "integration", "acceptance")
+DATABASE_FIXTURES = frozenset(
+    {
+        "worker_db_config",
+        "db_config",
+        "empty_db_config",
+        "sql",
+        "open_sql",
+        "mariadb_template",
+        "private_server",
+        "private_db",
+        "secret_config",
+        "tls_server",
+    }
 )
+PROCESS_FIXTURES = frozenset({"proc_groups", "procs"})
+FORBIDDEN = {
+    "unit": DATABASE_FIXTURES | PROCESS_FIXTURES,
+    "integration": PROCESS_FIXTURES,
+    "acceptance": frozenset(),
+}
 
 
-def server_config(database: str = "mysql") -> DBConfig:
-    return DBConfig(
-        host=os.environ.get("WK_TEST_DB_HOST", "127.0.0.1"),
-        port=int(os.environ.get("WK_TEST_DB_PORT", "3306")),
-        user=os.environ.get("WK_TEST_DB_USER", "root"),
-        password=os.environ.get("WK_TEST_DB_PASS", ""),
-        database=database,
-    )
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its layer; refuse a test outside the layers or one that uses a
+    fixture its layer must not (a database in ``unit``, processes in ``integration``)."""
+    problems = []
+    for item in items:
+        parts = item.path.resolve().relative_to(TESTS_DIR).parts
+        layer = parts[0] if len(parts) > 1 else ""
+        if layer not in LAYERS:
+            problems.append(f"{item.nodeid}: not in tests/{{{','.join(LAYERS)}}}/")
+            continue
+        item.add_marker(getattr(pytest.mark, layer))
+        used = FORBIDDEN[layer].intersection(getattr(item, "fixturenames", ()))
+        if used:
+            problems.append(f"{item.nodeid}: a {layer} test uses {', '.join(sorted(used))}")
+    if problems:
+        raise pytest.UsageError("tests in the wrong layer:\n" + "\n".join(problems))
 
 
-def admin_connection(config: DBConfig | None = None, database: str | None = None) -> object:
-    config = config or server_config()
-    return mysql.connector.connect(
-        host=config.host,
-        port=config.port,
-        user=config.user,
-        password=config.password,
-        database=database,
-        autocommit=True,
-    )
+# -- outcome of the running test (for teardowns that print logs only on failure) ------------------
+PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
-def drop_database(name: str) -> None:
-    conn = admin_connection()
-    try:
-        cur = conn.cursor()  # type: ignore[attr-defined]
-        cur.execute("DROP DATABASE IF EXISTS " + quote_identifier(name))
-    finally:
-        conn.close()  # type: ignore[attr-defined]
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    item.stash.setdefault(PHASE_REPORTS, {})[report.when] = report
+    return report
 
 
-def unique_db_name(prefix: str = "wkt") -> str:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
-    return f"{prefix}_{worker}_{uuid.uuid4().hex[:10]}"
+def has_failed(node: pytest.Item) -> bool:
+    """Whether the test's setup or call has failed (asked during its teardown)."""
+    return any(report.failed for report in node.stash.get(PHASE_REPORTS, {}).values())
 
 
+# -- databases ------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def worker_db_config() -> Iterator[DBConfig]:
     config = server_config(unique_db_name("wkw"))
@@ -85,23 +102,46 @@ def worker_db_config() -> Iterator[DBConfig]:
 
 @pytest.fixture
 def db_config(worker_db_config: DBConfig) -> DBConfig:
-    conn = admin_connection(worker_db_config, worker_db_config.database)
-    try:
-        cur = conn.cursor()  # type: ignore[attr-defined]
+    """The worker's database with the workcraft tables, emptied for this test."""
+    with Sql(worker_db_config) as sql:
         for table in TABLES_TO_EMPTY:
-            cur.execute("DELETE FROM " + quote_identifier(table))
-    finally:
-        conn.close()  # type: ignore[attr-defined]
+            sql.run("DELETE FROM " + quote_identifier(table))
     return worker_db_config
 
 
 @pytest.fixture
 def empty_db_config() -> Iterator[DBConfig]:
+    """A database name nobody uses (the database does not exist); dropped afterwards."""
     config = server_config(unique_db_name())
     yield config
     drop_database(config.database)
 
 
+@pytest.fixture
+def sql(db_config: DBConfig) -> Iterator[Sql]:
+    """Raw SQL on ``db_config``, for arranging and checking rows."""
+    helper = Sql(db_config)
+    yield helper
+    helper.close()
+
+
+@pytest.fixture
+def open_sql() -> Iterator[Callable[..., Sql]]:
+    """``open_sql(config, reconnect_for=0)`` -> an ``Sql`` on any database; all closed in
+    teardown."""
+    opened: list[Sql] = []
+
+    def make(config: DBConfig, reconnect_for: float = 0.0) -> Sql:
+        helper = Sql(config, reconnect_for=reconnect_for)
+        opened.append(helper)
+        return helper
+
+    yield make
+    for helper in opened:
+        helper.close()
+
+
+# -- the library in the test process --------------------------------------------------------------
 @pytest.fixture
 def producer() -> Iterator[Workcraft]:
     """An app for enqueueing from the test process (its connections closed afterwards)."""
@@ -110,57 +150,42 @@ def producer() -> Iterator[Workcraft]:
     app.close()
 
 
+# -- processes ------------------------------------------------------------------------------------
 @pytest.fixture
-def procs(tmp_path: Path, db_config: DBConfig) -> Iterator[Procs]:
-    """Peon processes started by the test (tests/procs.py), all stopped afterwards."""
+def proc_groups(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., ProcGroup]]:
+    """``proc_groups(db_config, **options)`` -> a ``ProcGroup`` working in ``tmp_path``.
+
+    Every group is stopped in teardown; if the test failed, the children's logs are printed
+    (pytest shows them as "Captured stdout teardown")."""
+    groups: list[ProcGroup] = []
+
+    def make(db_config: DBConfig | None = None, **options: Any) -> ProcGroup:
+        group = ProcGroup(tmp_path, db_config, **options)
+        groups.append(group)
+        return group
+
+    yield make
+    for group in groups:
+        group.stop_all()
+    if has_failed(request.node):
+        for group in groups:
+            print(group.describe())
+
+
+@pytest.fixture
+def procs(proc_groups: Callable[..., ProcGroup], tmp_path: Path, db_config: DBConfig) -> ProcGroup:
+    """Peons (``tests/apps/basic.py`` by default) on ``db_config`` with the ``FAST``
+    settings in ``tmp_path``; all stopped afterwards."""
     write_settings(tmp_path)
-    group = Procs(tmp_path, db_config)
-    yield group
-    group.stop_all()
+    return proc_groups(db_config)
 
 
-@pytest.fixture
-def sql(db_config: DBConfig) -> Iterator[SqlHelper]:
-    helper = SqlHelper(db_config)
-    yield helper
-    helper.close()
-
-
-class SqlHelper:
-    """Raw SQL against the test database, for arranging and checking rows."""
-
-    def __init__(self, config: DBConfig) -> None:
-        self.conn = admin_connection(config, config.database)
-        cur = self.conn.cursor()  # type: ignore[attr-defined]
-        cur.execute("SET time_zone = '+00:00'")
-
-    def rows(self, statement: str, params: tuple[object, ...] = ()) -> list[dict[str, object]]:
-        cur = self.conn.cursor(dictionary=True)  # type: ignore[attr-defined]
-        cur.execute(statement, params)
-        return list(cur.fetchall()) if cur.with_rows else []
-
-    def value(self, statement: str, params: tuple[object, ...] = ()) -> object:
-        cur = self.conn.cursor()  # type: ignore[attr-defined]
-        cur.execute(statement, params)
-        row = cur.fetchone()
-        return row[0] if row else None
-
-    def run(self, statement: str, params: tuple[object, ...] = ()) -> int:
-        cur = self.conn.cursor()  # type: ignore[attr-defined]
-        cur.execute(statement, params)
-        if cur.with_rows:
-            cur.fetchall()
-        return int(cur.rowcount)
-
-    def close(self) -> None:
-        self.conn.close()  # type: ignore[attr-defined]
-
-
+# -- private servers ------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def mariadb_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An initialised, never-started data directory, copied by each private server."""
-    from private_server import init_datadir
-
     template = tmp_path_factory.mktemp("mariadb-template") / "data"
     init_datadir(template)
     return template
@@ -169,9 +194,48 @@ def mariadb_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def private_server(mariadb_template: Path) -> Iterator[PrivateServer]:
     """A MariaDB of the test's own on a free port: stop/start it freely."""
-    from private_server import PrivateServer
-
     server = PrivateServer(mariadb_template)
     server.start()
     yield server
     server.close()
+
+
+@pytest.fixture
+def private_db(private_server: PrivateServer) -> DBConfig:
+    """The workcraft tables on the test's own server (database ``workcraft``)."""
+    config = private_server.config("workcraft")
+    setup_database_tables(config)
+    return config
+
+
+# -- security -------------------------------------------------------------------------------------
+@pytest.fixture
+def secret_config(db_config: DBConfig) -> Iterator[DBConfig]:
+    """The test database, reached as a user of its own with a distinctive password."""
+    secret = distinctive_secret()
+    with mysql_user(secret, [("ALL PRIVILEGES", f"`{db_config.database}`.*")]) as user:
+        yield dataclasses.replace(db_config, user=user, password=secret)
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A CA, a server certificate it signed, and an unrelated CA (made once per worker)."""
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def tls_server(mariadb_template: Path, tls_files: TlsFiles) -> Iterator[PrivateServer]:
+    """A private server with TLS (``tls_files``), shared by the TLS tests of a worker."""
+    server = PrivateServer(mariadb_template, tls=(tls_files.ca, tls_files.cert, tls_files.key))
+    server.start(timeout=120)
+    try:
+        conn: Any = admin_connection(server.config("mysql"))
+        try:
+            cur = conn.cursor()
+            cur.execute("SHOW VARIABLES LIKE 'have_ssl'")
+            assert cur.fetchall() == [("have_ssl", "YES")], "the private server has no TLS"
+        finally:
+            conn.close()
+        yield server
+    finally:
+        server.close()

@@ -1,4 +1,4 @@
-"""The app most peon tests run: ``--workcraft_path=apps.basic.app``.
+"""The app most peon tests run: ``--workcraft_path=tests.apps.basic.app``.
 
 Tasks that record an execution insert one row ``(task_id, pid)`` into the side table
 ``executions``, which the test creates in the same database; the peon's WK_DB_* environment

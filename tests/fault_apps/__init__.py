@@ -1,1 +1,1 @@
-"""Apps run by the fault-scenario tests (``tests/test_faults.py``)."""
+"""Apps run by the fault-scenario tests (``tests/acceptance/test_faults.py``)."""

@@ -1,4 +1,4 @@
-"""Tasks for the fault scenarios: ``--workcraft_path=fault_apps.tasks.app``.
+"""Tasks for the fault scenarios: ``--workcraft_path=tests.fault_apps.tasks.app``.
 
 Every task's first argument is its own id (the tests enqueue with plain SQL and choose it).
 Each execution inserts one row into the side table ``executions`` in the same database,

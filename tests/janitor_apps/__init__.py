@@ -1,1 +1,1 @@
-"""Task apps for the janitor's real-process tests (``janitor_apps.tasks.app``)."""
+"""Task apps for the janitor's real-process tests (``tests.janitor_apps.tasks.app``)."""

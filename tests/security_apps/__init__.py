@@ -1,4 +1,4 @@
 """Apps for the hostile-input and security tests.
 
-``--workcraft_path=security_apps.hostile.app``
+``--workcraft_path=tests.security_apps.hostile.app``
 """

@@ -1,0 +1,76 @@
+"""The store against the real server: retries, and what counts as transient."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.net import free_port
+from tests.support.sql import Sql, admin_connection
+from workcraft.data import Queries, RetryPolicy, Store
+from workcraft.db import DBConfig
+from workcraft.errors import DatabaseError, DatabaseUnavailable
+
+
+@pytest.fixture
+def store(db_config: DBConfig) -> Iterator[Store]:
+    with Store(db_config, RetryPolicy(give_up_after=10), name="test") as s:
+        yield s
+
+
+def test_commit_on_a_killed_connection_is_retried(store: Store, sql: Sql) -> None:
+    """The C extension raises its own error type from COMMIT; it must be retried."""
+    sql.run("INSERT INTO logs (message) VALUES ('counter')")
+    victim = store.connection_id()
+    killer = admin_connection(store.config, store.config.database)
+
+    def transaction(q: Queries, attempt: int) -> int:
+        q.janitor.add_log(f"attempt {attempt}")
+        if attempt == 1:
+            killer.cursor().execute("KILL CONNECTION %s", (int(victim),))  # type: ignore[attr-defined]
+        return attempt
+
+    try:
+        assert store.transaction(transaction) == 2
+    finally:
+        killer.close()  # type: ignore[attr-defined]
+    messages = [row["message"] for row in sql.rows("SELECT message FROM logs ORDER BY id")]
+    assert messages == ["counter", "attempt 2"]
+
+
+def test_killed_connection_between_calls_reconnects(store: Store) -> None:
+    first = store.connection_id()
+    killer = admin_connection(store.config)
+    try:
+        killer.cursor().execute("KILL CONNECTION %s", (int(first),))  # type: ignore[attr-defined]
+    finally:
+        killer.close()  # type: ignore[attr-defined]
+    assert store.connection_id() != first
+
+
+def test_access_denied_is_permanent_and_immediate(db_config: DBConfig) -> None:
+    bad = DBConfig(
+        host=db_config.host,
+        port=db_config.port,
+        user="root",
+        password="not-the-password",
+        database=db_config.database,
+    )
+    started = time.monotonic()
+    with Store(bad, RetryPolicy(give_up_after=30)) as store, pytest.raises(DatabaseError) as info:
+        store.call(lambda q: q.schema.server_now())
+    assert time.monotonic() - started < 5
+    assert "access denied" in str(info.value)
+    assert "not-the-password" not in str(info.value)
+    assert not isinstance(info.value, DatabaseUnavailable)
+
+
+def test_unreachable_server_gives_up_after_the_policy(db_config: DBConfig) -> None:
+    port = free_port()
+    config = DBConfig(host="127.0.0.1", port=port, database="x")
+    started = time.monotonic()
+    with Store(config, RetryPolicy(give_up_after=1.0)) as store, pytest.raises(DatabaseUnavailable):
+        store.call(lambda q: q.schema.server_now())
+    assert 0.9 <= time.monotonic() - started < 10
