@@ -46,6 +46,23 @@ class TaskSpec:
     concurrency_limit: int = 1
 
 
+def check_queue(value: Any, what: str = "queue") -> str:
+    """One rule for queue names, so that every queue a task can be sent to can be named on
+    the command line (``--queues a,b c`` splits on commas and white space): no white space,
+    commas or control characters, and not the ``[a,b]`` list form."""
+    name = check_name(what, value)
+    bad = sorted({ch for ch in name if ch.isspace() or ch == "," or not ch.isprintable()})
+    if bad:
+        shown = ", ".join(repr(ch) for ch in bad)
+        raise ValueError(
+            f"{what} {name!r} cannot be named on the command line ({shown} not allowed: no "
+            "white space, commas or control characters in queue names)"
+        )
+    if name.startswith("[") and name.endswith("]"):
+        raise ValueError(f"{what} {name!r} looks like a list; queue names cannot be [...]")
+    return name
+
+
 def check_name(what: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise TypeError(f"{what} must be a non-empty string, got {value!r}")
@@ -158,7 +175,7 @@ def build_row(spec: TaskSpec) -> TaskRow:
     """The INSERT parameters for one task (see ``TaskRow``). Every check happens here,
     before any I/O."""
     task_name = check_name("task_name", spec.task_name)
-    queue = check_name("queue", spec.queue)
+    queue = check_queue(spec.queue)
     if not isinstance(spec.retry_on_failure, bool):
         raise TypeError("retry_on_failure must be True or False")
     if _check_int("retry_limit", spec.retry_limit) < 0:

@@ -57,6 +57,16 @@ names = (
     .map(lambda text: text[:255])
     .filter(bool)
 )
+
+
+def _commandline_safe(text: str) -> str:
+    """The queue-name rule: no white space, commas or control characters (those are refused
+    at send time, tested below), so each stored queue can be named with --queues."""
+    kept = "".join(ch for ch in text if ch.isprintable() and not ch.isspace() and ch != ",")
+    return kept if not (kept.startswith("[") and kept.endswith("]")) else kept[1:]
+
+
+queues = names.map(_commandline_safe).filter(bool)
 json_text = st.one_of(snippets, st.text(max_size=20), st.lists(snippets, max_size=4).map("".join))
 json_scalars = st.one_of(
     st.none(),
@@ -106,7 +116,7 @@ def assert_stored_literally(
 
 # -- 1. names, queues, args and kwargs are stored literally -------------------------------------
 @HYPOTHESIS
-@given(name=names, queue=names, args=task_args, kwargs=task_kwargs, pre=task_args)
+@given(name=names, queue=queues, args=task_args, kwargs=task_kwargs, pre=task_args)
 def test_send_task_sync_stores_hostile_values_literally(
     producer: Workcraft,
     sql: Sql,
@@ -141,10 +151,30 @@ def test_send_task_sync_stores_hostile_values_literally(
     assert snapshot(sql) == before
 
 
+@pytest.mark.parametrize(
+    "queue",
+    ["two words", "a,b", "tab\there", "new\nline", "nul\x00", "trailing ", "[a,b]", "nbsp\u00a0x"],
+)
+def test_queue_names_no_command_line_can_carry_are_refused(
+    producer: Workcraft, sql: Sql, db_config: DBConfig, queue: str
+) -> None:
+    """One rule: every stored queue can be named with --queues; others are refused, naming
+    the queue, before anything is written."""
+    with pytest.raises(ValueError, match=r"cannot be named on the command line|looks like a list"):
+        producer.send_task_sync("x", db_config=db_config, queue=queue)
+    with pytest.raises(ValueError, match="queue"):
+        producer.send_tasks_sync(
+            [{"task_name": "x"}, {"task_name": "x", "queue": queue}], db_config=db_config
+        )
+    with pytest.raises(ValueError, match="queue"):
+        producer.pause_queue_sync(queue, db_config)
+    assert count_tasks(sql) == 0
+
+
 @HYPOTHESIS
 @given(
     items=st.lists(
-        st.tuples(names, names, task_args, task_kwargs, st.booleans()), min_size=1, max_size=6
+        st.tuples(names, queues, task_args, task_kwargs, st.booleans()), min_size=1, max_size=6
     )
 )
 def test_send_tasks_sync_stores_hostile_batches_literally(

@@ -8,7 +8,7 @@ import json
 
 from workcraft.app.producer import Producer
 from workcraft.config.database import DBConfig
-from workcraft.payload import check_name
+from workcraft.payload import check_queue
 
 CANCELLED_RESULT = json.dumps(
     {"error_type": "Cancelled", "message": "cancelled before it ran (or while it waited)"}
@@ -30,12 +30,12 @@ class Control(Producer):
     def pause_queue_sync(self, name: str, db_config: DBConfig | None = None) -> None:
         """Peons claim nothing more from this queue (running tasks finish) until it is
         resumed; they notice within one polling interval."""
-        queue = check_name("queue", name)
+        queue = check_queue(name)
         self._store(db_config).call(lambda q: q.tasks.set_queue_paused(queue, True))
 
     def resume_queue_sync(self, name: str, db_config: DBConfig | None = None) -> None:
         """Peons take from this queue again within one polling interval."""
-        queue = check_name("queue", name)
+        queue = check_queue(name)
         self._store(db_config).call(lambda q: q.tasks.set_queue_paused(queue, False))
 
     async def cancel_task(self, task_id: str, db_config: DBConfig | None = None) -> bool:

@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from workcraft.data.schedules import ScheduleDefinition
-from workcraft.payload import MAX_NAME_LENGTH, PRIORITY_RANGE, encode_json
+from workcraft.payload import MAX_NAME_LENGTH, PRIORITY_RANGE, check_queue, encode_json
 
 UTC = dt.timezone.utc
 # Interval schedules count from the Unix epoch, so every janitor computes the same instants.
@@ -64,6 +64,10 @@ class Schedule:
                 raise ValueError(
                     f"schedule {self.name!r}: invalid cron {self.cron!r}: {exc}"
                 ) from None
+        try:
+            check_queue(self.queue)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"schedule {self.name!r}: {exc}") from None
         if isinstance(self.priority, bool) or not isinstance(self.priority, int):
             raise ValueError(f"schedule {self.name!r}: priority must be an int")
         if not PRIORITY_RANGE[0] <= self.priority <= PRIORITY_RANGE[1]:

@@ -14,7 +14,7 @@ from workcraft.cli.options import build_db_config, db_options, load_runtime, run
 from workcraft.cli.render import queue_table
 from workcraft.data import Database
 from workcraft.errors import UsageError
-from workcraft.payload import check_name
+from workcraft.payload import check_queue
 from workcraft.views.board import snapshot
 from workcraft.views.jsonable import jsonable
 
@@ -42,7 +42,7 @@ def queues_group(ctx: click.Context, /, **kwargs: Any) -> None:
 def _set_paused(kwargs: dict[str, Any], paused: bool) -> None:
     load_runtime(kwargs)
     try:
-        name = check_name("queue", kwargs["name"])
+        name = check_queue(kwargs["name"])
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     with Database(build_db_config(kwargs)).store("cli") as store:
