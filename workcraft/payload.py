@@ -16,6 +16,8 @@ MAX_NAME_LENGTH = 255
 # The run_at column is a TIMESTAMP: 1970-01-01 00:00:01 to 2038-01-19 03:14:07 UTC.
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 LATEST_RUN_AT = dt.datetime(2038, 1, 19, 3, 14, 7, tzinfo=dt.timezone.utc)
+# More retries than this is a loop, not a policy (and the backoff is capped long before).
+MAX_RETRY_LIMIT = 1000
 # Priorities are stored in an INT column.
 PRIORITY_RANGE = (-(2**31), 2**31 - 1)
 # MariaDB's JSON_VALID refuses documents nested 32 levels or deeper (MySQL allows 100):
@@ -178,8 +180,8 @@ def build_row(spec: TaskSpec) -> TaskRow:
     queue = check_queue(spec.queue)
     if not isinstance(spec.retry_on_failure, bool):
         raise TypeError("retry_on_failure must be True or False")
-    if _check_int("retry_limit", spec.retry_limit) < 0:
-        raise ValueError("retry_limit must be >= 0")
+    if not 0 <= _check_int("retry_limit", spec.retry_limit) <= MAX_RETRY_LIMIT:
+        raise ValueError(f"retry_limit must be between 0 and {MAX_RETRY_LIMIT}")
     priority = _check_int("priority", spec.priority)
     if not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
         raise ValueError(f"priority must be between {PRIORITY_RANGE[0]} and {PRIORITY_RANGE[1]}")

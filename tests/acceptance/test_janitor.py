@@ -449,3 +449,58 @@ def test_every_task_runs_exactly_once_under_an_aggressive_janitor(
     }
     assert workers == set(peons)
     assert all(proc.alive() for proc in procs.started), procs.describe()
+
+
+@pytest.mark.slow
+def test_a_frozen_leader_loses_its_lock_within_the_session_timeout(
+    procs: ProcGroup, sql: Sql, tmp_path: Path
+) -> None:
+    """A leader whose host vanishes (SIGSTOP: the server sees a silent connection) is cut off
+    by the server after JANITOR_SESSION_TIMEOUT; a standby leads within that plus a retry
+    interval. Woken up, the old leader re-checks its lock before any sweep and sweeps
+    nothing."""
+    session_timeout = 3
+    write_settings(tmp_path, JANITOR, JANITOR_SESSION_TIMEOUT=session_timeout)
+    janitors = {name: procs.janitor(name) for name in ("jan-f", "jan-g")}
+    (leader,) = wait_for_leader(sql, procs)
+    wait_until(
+        lambda: all("started; contending" in proc.stderr for proc in janitors.values()),
+        STARTUP,
+        lambda: f"every janitor to start\n{procs.describe()}",
+    )
+    assert sweeper_of(sql, janitors, "corpse-1", procs) == leader
+    standby = next(name for name in janitors if name != leader)
+
+    janitors[leader].freeze()
+    frozen_at = time.monotonic()
+    try:
+        wait_until(
+            lambda: len(leaders(sql)) >= 2,
+            session_timeout + 3 * RETRY + 5,
+            lambda: f"the standby to take over\n{log_lines(sql)}\n{procs.describe()}",
+        )
+        took = time.monotonic() - frozen_at
+        assert leaders(sql)[1] == standby
+        # Bounded by the session timeout and a retry interval, not by wait_timeout's hours.
+        assert took <= session_timeout + 2 * RETRY + 2, took
+        print(f"FIGURES frozen-leader takeover {took:.2f} s (session timeout {session_timeout} s)")
+        add_dead_peon(sql, "corpse-2")
+        wait_until(lambda: peon_status(sql, "corpse-2") == "OFFLINE", RETRY + 5, procs.describe)
+        stderr_before_thaw = janitors[leader].stderr
+    finally:
+        janitors[leader].thaw()
+
+    # The old leader finds its lock connection gone, says so, and does not sweep.
+    wait_until(
+        lambda: lost(sql),
+        RETRY + 5,
+        lambda: f"a 'lost leadership' line\n{log_lines(sql)}\n{procs.describe()}",
+    )
+    assert lost(sql) == [leader]
+    add_dead_peon(sql, "corpse-3")
+    wait_until(lambda: peon_status(sql, "corpse-3") == "OFFLINE", RETRY + 5, procs.describe)
+    time.sleep(2 * RETRY)
+    after_thaw = janitors[leader].stderr[len(stderr_before_thaw) :]
+    assert "corpse-3" not in after_thaw and "declared dead" not in after_thaw, after_thaw
+    assert "corpse-3" in janitors[standby].stderr
+    assert leaders(sql) == [leader, standby]

@@ -6,6 +6,7 @@ outcomes, claim), ``shutdown()`` ends it. Task functions are controlled with eve
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -208,3 +209,40 @@ def test_run_drains_on_request_stop(
         peon.request_stop()
         loop.join(5)
     assert not loop.is_alive()
+
+
+def test_async_handlers_are_awaited(db_config: DBConfig, producer: Workcraft) -> None:
+    """An ``async def`` setup, prerun or postrun handler runs like an async task."""
+    seen: list[str] = []
+    app = Workcraft()
+
+    @app.setup_handler()
+    async def setup() -> None:
+        await asyncio.sleep(0)
+        seen.append("setup")
+
+    @app.prerun_handler()
+    async def prerun(task_id: str, task_name: str) -> None:
+        await asyncio.sleep(0)
+        seen.append(f"prerun {task_name}")
+
+    @app.postrun_handler()
+    async def postrun(task_id: str, task_name: str, result: object, status: object) -> None:
+        await asyncio.sleep(0)
+        seen.append(f"postrun {task_name} {result} {status}")
+
+    @app.task("add")
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    task_id = producer.send_task_sync("add", [2, 3], db_config=db_config)
+    peon = Peon(app, Database(db_config), SETTINGS, PeonOptions(worker_id="async-handlers"))
+    assert peon.start()
+    try:
+        assert seen == ["setup"]
+        step_until(peon, lambda: peon.tasks_done == 1)
+    finally:
+        peon.shutdown()
+    assert seen == ["setup", "prerun add", "postrun add 5 SUCCESS"]
+    task = producer.get_task_sync(task_id, db_config)
+    assert task is not None and task.result == 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 
@@ -74,3 +75,18 @@ def test_unreachable_server_gives_up_after_the_policy(db_config: DBConfig) -> No
     with Store(config, RetryPolicy(give_up_after=1.0)) as store, pytest.raises(DatabaseUnavailable):
         store.call(lambda q: q.schema.server_now())
     assert 0.9 <= time.monotonic() - started < 10
+
+
+def test_a_connection_closed_for_idling_reconnects_quietly(
+    db_config: DBConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server closes a session silent past its wait_timeout (the janitor's and peon's
+    idle_timeout); the next call reconnects without logging an outage."""
+    caplog.set_level(logging.DEBUG, logger="workcraft.db")
+    with Store(db_config, RetryPolicy.forever(), name="idler", idle_timeout=1) as store:
+        first = store.connection_id()
+        time.sleep(2.5)
+        assert store.connection_id() != first
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert loud == [], [r.getMessage() for r in loud]
+    assert any("closed after idling" in r.getMessage() for r in caplog.records)

@@ -438,7 +438,24 @@ def test_self_correct_requeues_tasks_no_live_peon_is_running(sql: Sql, sweeps: S
     assert "ghost" in line_for(ghost_task)
     assert "OFFLINE" in line_for(offline_task)
     assert "taken over" in line_for(old_session_task)
-    assert "another task" in line_for(stale_task)
+    assert "is not running it" in line_for(stale_task)
+
+
+def test_self_correct_uses_the_running_list_of_multi_slot_peons(sql: Sql, sweeps: Sweeps) -> None:
+    """A live peon with 4 slots lists the tasks it runs; a RUNNING row it does not list
+    (a lost outcome, a bug) goes back to PENDING, fenced as always; listed ones stay."""
+    session = add_peon(sql, "wide", status="WORKING", concurrency=4, running_tasks=2)
+    listed = [running_task(sql, "wide", session) for _ in range(2)]
+    lost = running_task(sql, "wide", session)
+    sql.run(
+        "UPDATE peon SET running_ids = %s WHERE id = 'wide'",
+        (json.dumps(listed),),
+    )
+    result = sweeps.self_correct.run_once()
+    assert result.counts == {"tasks_requeued": 1}
+    assert status(sql, lost) == "PENDING"
+    assert [status(sql, task_id) for task_id in listed] == ["RUNNING", "RUNNING"]
+    assert sweeps.self_correct.run_once().counts == {}  # idempotent
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
@@ -680,3 +697,23 @@ def test_self_correct_never_reads_a_locked_peon_row_as_missing(
         store.close()
     assert sql.value("SELECT status FROM bountyboard WHERE id = %s", (task_id,)) == "RUNNING"
     assert sql.value("SELECT COUNT(*) FROM logs") == 0
+
+
+def test_a_huge_retry_count_does_not_stall_the_reopen_sweep(sql: Sql, sweeps: Sweeps) -> None:
+    """2^(n-1) overflows a DOUBLE past ~1,000 retries; the exponent is capped, so one such
+    row (plain SQL can write any count) neither fails the sweep nor stalls the others."""
+    huge = add_task(
+        sql,
+        status="FAILURE",
+        retry_on_failure=True,
+        retry_count=5000,
+        retry_limit=100_000,
+        finished_at=T0,
+    )
+    normal = [
+        add_task(sql, status="FAILURE", retry_on_failure=True, retry_count=1, finished_at=T0)
+        for _ in range(3)
+    ]
+    result = sweeps.reopen.run_once(now=at(101))  # past the 100 s cap
+    assert result.counts == {"tasks_reopened": 4}
+    assert {status(sql, task_id) for task_id in [huge, *normal]} == {"PENDING"}

@@ -79,3 +79,9 @@ def test_unreachable_database_is_a_database_error() -> None:
             app.send_task_sync("t", [1], db_config=unreachable)
     finally:
         app.close()
+
+
+@pytest.mark.parametrize("limit", [-1, 1001, 10**9])
+def test_retry_limit_is_bounded(limit: int) -> None:
+    with pytest.raises(ValueError, match="retry_limit must be between 0 and 1000"):
+        Workcraft().send_task_sync("x", retry_limit=limit, db_config=DBConfig(port=1))

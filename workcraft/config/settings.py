@@ -34,6 +34,9 @@ class Settings:
     DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD: float = 60
     DB_SETUP_CHECK_DEAD_WORKER_INTERVAL: float = 10
     JANITOR_LEADER_RETRY_INTERVAL: float = 5
+    # The server closes a janitor connection silent for this long (a frozen or cut-off
+    # leader): the bound on failover when the leader's host vanishes rather than dies.
+    JANITOR_SESSION_TIMEOUT: float = 15
     JANITOR_SWEEP_BATCH_SIZE: int = 500
     # How often the leader looks for due occurrences of recurring schedules.
     JANITOR_SCHEDULE_INTERVAL: float = 1
@@ -73,6 +76,13 @@ class Settings:
         ):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"{source}: {key} must be greater than 0")
+        retry = self.JANITOR_LEADER_RETRY_INTERVAL
+        if retry > 0 and 2 * retry + 1 > self.JANITOR_SESSION_TIMEOUT:
+            raise ConfigError(
+                f"{source}: JANITOR_SESSION_TIMEOUT ({self.JANITOR_SESSION_TIMEOUT:g} s) must be "
+                f"at least 2x JANITOR_LEADER_RETRY_INTERVAL + 1 ({2 * retry + 1:g} s): the "
+                "leader talks on its lock connection once per retry interval"
+            )
         if self.JANITOR_SWEEP_BATCH_SIZE < 1 or self.TASK_MAX_CRASHES < 1:
             raise ConfigError(
                 f"{source}: JANITOR_SWEEP_BATCH_SIZE and TASK_MAX_CRASHES must be >= 1"

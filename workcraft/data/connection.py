@@ -23,6 +23,10 @@ SESSION_SETUP = (
 
 
 LOCK_WAIT_SETUP = "SET SESSION innodb_lock_wait_timeout = %s"
+# The server closes a connection that says nothing for this long (and rolls back its open
+# transaction, releasing its locks and any GET_LOCK): how a frozen or cut-off janitor's
+# leadership and row locks end in seconds instead of the default 8 hours.
+IDLE_TIMEOUT_SETUP = "SET SESSION wait_timeout = %s"
 TLS_CHECK = "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
 
 
@@ -36,7 +40,10 @@ def c_extension_available() -> bool:
 
 
 def open_connection(
-    config: DBConfig, with_database: bool = True, lock_wait_timeout: int | None = None
+    config: DBConfig,
+    with_database: bool = True,
+    lock_wait_timeout: int | None = None,
+    idle_timeout: int | None = None,
 ) -> Any:
     """A new autocommit connection; UPDATE row counts are *matched* rows (FOUND_ROWS)."""
     # With TLS asked for, check the session is encrypted before naming the database, so
@@ -51,6 +58,8 @@ def open_connection(
             cursor.execute(statement)
         if lock_wait_timeout is not None:
             cursor.execute(LOCK_WAIT_SETUP, (int(lock_wait_timeout),))
+        if idle_timeout is not None:
+            cursor.execute(IDLE_TIMEOUT_SETUP, (max(1, int(idle_timeout)),))
         if config.use_ssl:
             # Asked for TLS: refuse a session that is not encrypted, whatever the server
             # and the connector negotiated.

@@ -20,9 +20,16 @@ class Database:
         retry: RetryPolicy | None = None,
         *,
         lock_wait_timeout: int | None = None,
+        idle_timeout: int | None = None,
     ) -> Store:
         """A new store (one connection, opened lazily) named ``name`` in log lines."""
-        return Store(self.config, retry, name=name, lock_wait_timeout=lock_wait_timeout)
+        return Store(
+            self.config,
+            retry,
+            name=name,
+            lock_wait_timeout=lock_wait_timeout,
+            idle_timeout=idle_timeout,
+        )
 
     def describe(self) -> str:
         return self.config.describe()

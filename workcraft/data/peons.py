@@ -60,6 +60,7 @@ class PeonQueries:
             "status": (PeonStatus.WORKING if running else PeonStatus.IDLE).value,
             "current_task": running[0] if running else None,
             "running_tasks": len(running),
+            "running_ids": json.dumps(list(running)),
             "done": finished,
             "id": peon_id,
             "session": session,

@@ -192,6 +192,9 @@ PEON = Table(
         Column("started_at", "timestamp(6)", "NULL DEFAULT NULL"),
         # The task names its app registers (JSON list): what no live peon can run shows.
         Column("tasks", "text", "NULL DEFAULT NULL"),
+        # The ids of the tasks it runs now (JSON list), written in every claim/complete
+        # transaction: the self-correct sweep finds RUNNING rows a live peon does not run.
+        Column("running_ids", "text", "NULL DEFAULT NULL"),
     ),
     primary_key="`id`",
     indexes=(Index("ix_peon_status_heartbeat", "`status`, `last_heartbeat`"),),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -64,13 +65,16 @@ class Store:
         name: str = "db",
         with_database: bool = True,
         lock_wait_timeout: int | None = None,
+        idle_timeout: int | None = None,
     ) -> None:
         self.config = config
         self.retry = retry or RetryPolicy()
         self.name = name
         self.with_database = with_database
         self.lock_wait_timeout = lock_wait_timeout
+        self.idle_timeout = idle_timeout
         self._conn: Any = None
+        self._last_used = 0.0  # monotonic time of the last statement's end
         self._outage = False
         self._retrying: Retrying | None = None
 
@@ -78,7 +82,10 @@ class Store:
     def _connection(self) -> Any:
         if self._conn is None:
             self._conn = open_connection(
-                self.config, self.with_database, lock_wait_timeout=self.lock_wait_timeout
+                self.config,
+                self.with_database,
+                lock_wait_timeout=self.lock_wait_timeout,
+                idle_timeout=self.idle_timeout,
             )
         return self._conn
 
@@ -116,6 +123,11 @@ class Store:
         if isinstance(exc, mysql.connector.Error) and exc.errno in (1205, 1213):
             log.debug("%s: %s, retrying", self.name, exc.msg)
             return
+        if state.attempt_number == 1 and self._closed_for_idling():
+            # The server closed a connection we left silent past its idle_timeout, as it
+            # should: reconnect without calling it an outage.
+            log.debug("%s: connection closed after idling; reconnecting", self.name)
+            return
         if not self._outage:
             self._outage = True
             # Long-running processes say so once per outage; commands just give up quietly.
@@ -127,6 +139,13 @@ class Store:
                 self.config.describe(),
                 short_message(exc),
             )
+
+    def _closed_for_idling(self) -> bool:
+        return (
+            self.idle_timeout is not None
+            and self._last_used > 0
+            and time.monotonic() - self._last_used >= self.idle_timeout - 1
+        )
 
     def _run(self, attempt: Callable[[], T]) -> T:
         def guarded() -> T:
@@ -155,9 +174,13 @@ class Store:
         except mysql.connector.Error as exc:
             self.close()
             raise translate(exc, self.config) from None
+        finally:
+            self._last_used = time.monotonic()
         if self._outage:
             self._outage = False
-            log.warning("%s: database %s is back", self.name, self.config.describe())
+            # As loud as the outage line was: long-running processes say so, commands do not.
+            level = logging.WARNING if self.retry.give_up_after is None else logging.DEBUG
+            log.log(level, "%s: database %s is back", self.name, self.config.describe())
         return result
 
     # -- public API ---------------------------------------------------------------------

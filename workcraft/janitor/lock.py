@@ -29,10 +29,15 @@ def lock_name_for(database: str) -> str:
 
 
 class LeaderLock:
-    def __init__(self, db: Database, name: str | None = None) -> None:
+    def __init__(
+        self, db: Database, name: str | None = None, idle_timeout: int | None = None
+    ) -> None:
         self.name = name or lock_name_for(db.config.database)
         # give_up_after=0: one try. Retrying would mean a new connection, which has no lock.
-        self._store = db.store("leader-lock", RetryPolicy(give_up_after=0))
+        # idle_timeout: a leader that stops talking (frozen, cut off) loses the lock then.
+        self._store = db.store(
+            "leader-lock", RetryPolicy(give_up_after=0), idle_timeout=idle_timeout
+        )
         self._mutex = threading.Lock()
         self.held = False
         self._unreachable = False

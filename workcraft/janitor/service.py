@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import signal
 import threading
 import time
@@ -60,18 +61,27 @@ class Janitor:
         # `logs` nor logged above DEBUG.
         self.quiet = quiet
         self.stop_event = threading.Event()
-        self.lock = LeaderLock(db)
+        # Every janitor connection is closed by the server after this much silence, so a
+        # frozen janitor's lock and row locks are released (sweep connections idle between
+        # runs simply reconnect).
+        idle = math.ceil(settings.JANITOR_SESSION_TIMEOUT)
+        self.lock = LeaderLock(db, idle_timeout=idle)
         # One store per sweep: APScheduler runs each job in its own thread, never twice.
         # A sweep gives up after a short outage instead of waiting it out, so the next run
         # re-checks leadership first (the lock does not survive a server restart).
         sweep_retry = RetryPolicy(give_up_after=2.0, stop_event=self.stop_event)
         self.sweeps: list[Sweep] = [
-            cls(db.store(cls.name, sweep_retry, lock_wait_timeout=SWEEP_LOCK_WAIT), settings)
+            cls(
+                db.store(
+                    cls.name, sweep_retry, lock_wait_timeout=SWEEP_LOCK_WAIT, idle_timeout=idle
+                ),
+                settings,
+            )
             for cls in SWEEPS
         ]
         # Leadership lines are also logged locally; during an outage they are not worth
         # blocking a sweep thread for.
-        self.log_store = db.store("janitor", sweep_retry)
+        self.log_store = db.store("janitor", sweep_retry, idle_timeout=idle)
         self.runs: dict[str, int] = {sweep.name: 0 for sweep in self.sweeps}
         self._leader = False
         self._leader_mutex = threading.Lock()

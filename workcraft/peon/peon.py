@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
+import math
 import random
 import signal
 import threading
@@ -83,7 +84,14 @@ class Peon:
         self.wake = threading.Event()
         self.stop_deadline: float | None = None
         self.tasks_done = 0
-        self.store = db.store("peon", RetryPolicy.forever(self.hard_stop))
+        # A peon frozen mid-transaction (SIGSTOP, a stalled VM) holds row locks; the server
+        # closes its connection, rolling back and releasing them, by the time the janitor
+        # would declare it dead. A busy peon's idle connection simply reconnects.
+        self.store = db.store(
+            "peon",
+            RetryPolicy.forever(self.hard_stop),
+            idle_timeout=math.ceil(settings.DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD),
+        )
         self.registration = Registration(
             db,
             Identity(

@@ -45,9 +45,11 @@ FOR UPDATE
 
 -- orphaned_running_tasks --
 -- RUNNING rows whose owner cannot be running them: peon row missing or OFFLINE, the id
--- taken over by another process (session differs), or a one-slot peon whose current_task is
--- another task. A live owner's rows never match: claim and completion change the task row
--- and the peon row in one transaction. Range on ix_bountyboard_ready's status prefix.
+-- taken over by another process (session differs), or a live peon whose list of running
+-- tasks (running_ids; a peon from before that column: current_task, one-slot peons only)
+-- does not hold it. A live owner's rows never match wrongly: claim and completion change
+-- the task row and the peon row in one transaction. Range on ix_bountyboard_ready's status
+-- prefix.
 -- Never SKIP LOCKED here: a skipped (locked) peon row would LEFT JOIN as NULL and read as
 -- "peon row missing". Waits are bounded by the janitor's short innodb_lock_wait_timeout.
 SELECT b.id, b.task_name, b.worker_id, b.attempt, b.crash_count, b.cancel_requested,
@@ -56,14 +58,16 @@ SELECT b.id, b.task_name, b.worker_id, b.attempt, b.crash_count, b.cancel_reques
          WHEN p.status = 'OFFLINE' THEN 'peon is OFFLINE'
          WHEN b.peon_session IS NULL OR p.session IS NULL OR p.session <> b.peon_session
            THEN 'peon id was taken over by another process'
-         ELSE 'peon is working on another task'
+         ELSE 'the peon is not running it'
        END AS reason
 FROM bountyboard b LEFT JOIN peon p ON p.id = b.worker_id
 WHERE b.status = 'RUNNING'
   AND (p.id IS NULL
        OR p.status = 'OFFLINE'
        OR b.peon_session IS NULL OR p.session IS NULL OR p.session <> b.peon_session
-       OR (p.concurrency = 1 AND (p.current_task IS NULL OR p.current_task <> b.id)))
+       OR (p.running_ids IS NOT NULL AND NOT JSON_CONTAINS(p.running_ids, JSON_QUOTE(b.id)))
+       OR (p.running_ids IS NULL AND p.concurrency = 1
+           AND (p.current_task IS NULL OR p.current_task <> b.id)))
 ORDER BY b.created_at
 LIMIT %(batch)s
 FOR UPDATE

@@ -5,10 +5,11 @@
 -- Re-using an id takes the row over with a new session; the old process (if any) sees its
 -- session gone at its next heartbeat and stops claiming under that identity.
 INSERT INTO peon (id, status, last_heartbeat, current_task, queues, hostname, pid, session,
-                  concurrency, running_tasks, started_at, tasks)
+                  concurrency, running_tasks, started_at, tasks, running_ids)
 VALUES (%(id)s, 'PREPARING', NOW(6), NULL, %(queues)s, %(hostname)s, %(pid)s, %(session)s,
-        %(concurrency)s, 0, NOW(6), %(tasks)s)
+        %(concurrency)s, 0, NOW(6), %(tasks)s, '[]')
 ON DUPLICATE KEY UPDATE status = 'PREPARING', last_heartbeat = NOW(6), current_task = NULL,
+    running_ids = '[]',
     queues = VALUES(queues), hostname = VALUES(hostname), pid = VALUES(pid),
     session = VALUES(session), concurrency = VALUES(concurrency), running_tasks = 0,
     started_at = NOW(6), tasks = VALUES(tasks)
@@ -32,10 +33,10 @@ WHERE id = %(id)s AND session = %(session)s AND status <> 'OFFLINE'
 -- It also counts as a heartbeat: after an outage the main connection often comes back
 -- before the heartbeat thread's, and a peon claiming work is alive.
 UPDATE peon SET status = %(status)s, current_task = %(current_task)s,
-    running_tasks = %(running_tasks)s, tasks_done = tasks_done + %(done)s,
-    last_heartbeat = NOW(6)
+    running_tasks = %(running_tasks)s, running_ids = %(running_ids)s,
+    tasks_done = tasks_done + %(done)s, last_heartbeat = NOW(6)
 WHERE id = %(id)s AND session = %(session)s AND status <> 'OFFLINE'
 
 -- mark_peon_offline --
-UPDATE peon SET status = 'OFFLINE', current_task = NULL, running_tasks = 0
+UPDATE peon SET status = 'OFFLINE', current_task = NULL, running_tasks = 0, running_ids = '[]'
 WHERE id = %(id)s AND session = %(session)s
