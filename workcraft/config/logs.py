@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import queue
 import sys
+import threading
 
 LOG_FORMATS = ("rich", "json", "plain")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -27,11 +29,79 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+_PLAIN_ARGS = (str, int, float, bool, type(None))
+
+
+class BackgroundHandler(logging.Handler):
+    """Hands records to one writer thread, which formats and writes them in batches and
+    flushes once per batch. A peon's worker threads log a line per task; writing it there
+    means a system call per line and a GIL hand-off each, on the path of every outcome.
+
+    Records are formatted later, in the writer: arguments that are not plain values are
+    rendered into the message at once, so a later change to them cannot show up."""
+
+    def __init__(self, target: logging.Handler) -> None:
+        super().__init__()
+        self.target = target
+        self._queue: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._write, name="log-writer", daemon=True)
+        self._thread.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.args and not all(isinstance(arg, _PLAIN_ARGS) for arg in record.args):
+            record.msg, record.args = record.getMessage(), None
+        self._idle.clear()
+        self._queue.put(record)
+
+    def _write(self) -> None:
+        while True:
+            record = self._queue.get()
+            batch = [record]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for item in batch:
+                if item is None:
+                    self.target.flush()
+                    return
+                self.target.handle(item)
+            self.target.flush()
+            if self._queue.empty():
+                self._idle.set()
+
+    def flush(self) -> None:
+        """Wait (briefly) until every record handed over so far is written."""
+        if self._thread.is_alive():
+            self._idle.wait(2.0)
+        self.target.flush()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(2.0)
+        self.target.close()
+        super().close()
+
+
+class _LazyFlushStream(logging.StreamHandler):  # type: ignore[type-arg]
+    """A StreamHandler that leaves flushing to ``BackgroundHandler`` (once per batch)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
+
+
 def configure_logging(fmt: str = "rich", level: str = "INFO") -> None:
     """Configure the ``workcraft`` logger tree (and the root, for task code that logs)."""
     handler: logging.Handler
     if fmt == "json":
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _LazyFlushStream(sys.stderr)
         handler.setFormatter(JsonFormatter())
     elif fmt == "rich" and sys.stderr.isatty():
         from rich.console import Console
@@ -43,12 +113,13 @@ def configure_logging(fmt: str = "rich", level: str = "INFO") -> None:
         handler.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))
     else:
         # Not a terminal (CI, log files, pipes): same words, one plain line each.
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _LazyFlushStream(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
-    root.addHandler(handler)
+        existing.close()
+    root.addHandler(BackgroundHandler(handler))
     root.setLevel(level.upper())
     # APScheduler logs every job run at INFO; keep it to warnings.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -8,8 +8,9 @@
 """
 
 from workcraft.data.access import Queries
+from workcraft.data.connection import Session
 from workcraft.data.database import Database
 from workcraft.data.rows import ClaimedTask, Outcome
 from workcraft.data.store import RetryPolicy, Store
 
-__all__ = ["ClaimedTask", "Database", "Outcome", "Queries", "RetryPolicy", "Store"]
+__all__ = ["ClaimedTask", "Database", "Outcome", "Queries", "RetryPolicy", "Session", "Store"]

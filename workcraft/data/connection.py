@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -13,13 +14,30 @@ from workcraft.errors import DatabaseError
 
 log = logging.getLogger("workcraft.db")
 
-# Statements run on every new connection: UTC timestamps everywhere (peons on hosts in other
-# zones must agree with the janitor), and READ COMMITTED so a locking claim releases the rows
-# it examined but did not take (REPEATABLE READ keeps them locked until commit).
-SESSION_SETUP = (
-    "SET time_zone = '+00:00'",
-    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
-)
+# Run on every new connection: UTC timestamps everywhere (peons on hosts in other zones must
+# agree with the janitor).
+TIME_ZONE_SETUP = "SET time_zone = '+00:00'"
+ISOLATION_SETUP = {
+    "READ COMMITTED": "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    "REPEATABLE READ": "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Session:
+    """How a connection's session is set up.
+
+    ``isolation``: READ COMMITTED by default (a sweep's locking read releases the rows it
+    examined but did not take). ``autocommit=False``: every statement is in a transaction
+    that the store ends with COMMIT, which saves the START TRANSACTION round trip of each
+    transaction (the peon's claim loop). ``lock_wait_timeout`` / ``idle_timeout`` (seconds):
+    how long a statement waits for a row lock; how long the server keeps a silent connection.
+    """
+
+    isolation: str = "READ COMMITTED"
+    autocommit: bool = True
+    lock_wait_timeout: int | None = None
+    idle_timeout: int | None = None
 
 
 LOCK_WAIT_SETUP = "SET SESSION innodb_lock_wait_timeout = %s"
@@ -40,26 +58,25 @@ def c_extension_available() -> bool:
 
 
 def open_connection(
-    config: DBConfig,
-    with_database: bool = True,
-    lock_wait_timeout: int | None = None,
-    idle_timeout: int | None = None,
+    config: DBConfig, with_database: bool = True, session: Session = Session()
 ) -> Any:
-    """A new autocommit connection; UPDATE row counts are *matched* rows (FOUND_ROWS)."""
+    """A new connection set up as ``session`` says; UPDATE row counts are *matched* rows
+    (FOUND_ROWS)."""
     # With TLS asked for, check the session is encrypted before naming the database, so
     # a server that refused TLS is reported as that, not as "unknown database".
     kwargs = config.connect_kwargs(with_database and not config.use_ssl)
     kwargs["client_flags"] = [ClientFlag.FOUND_ROWS]
     kwargs["use_pure"] = not c_extension_available()
+    kwargs["autocommit"] = session.autocommit
     conn: Any = mysql.connector.connect(**kwargs)
     cursor = conn.cursor()
     try:
-        for statement in SESSION_SETUP:
-            cursor.execute(statement)
-        if lock_wait_timeout is not None:
-            cursor.execute(LOCK_WAIT_SETUP, (int(lock_wait_timeout),))
-        if idle_timeout is not None:
-            cursor.execute(IDLE_TIMEOUT_SETUP, (max(1, int(idle_timeout)),))
+        cursor.execute(TIME_ZONE_SETUP)
+        cursor.execute(ISOLATION_SETUP[session.isolation])
+        if session.lock_wait_timeout is not None:
+            cursor.execute(LOCK_WAIT_SETUP, (int(session.lock_wait_timeout),))
+        if session.idle_timeout is not None:
+            cursor.execute(IDLE_TIMEOUT_SETUP, (max(1, int(session.idle_timeout)),))
         if config.use_ssl:
             # Asked for TLS: refuse a session that is not encrypted, whatever the server
             # and the connector negotiated.
@@ -75,4 +92,6 @@ def open_connection(
         cursor.close()
     if with_database and config.use_ssl:
         conn.database = config.database
+    if not session.autocommit:
+        conn.commit()  # end the transaction the setup statements began
     return conn

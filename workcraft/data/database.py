@@ -7,6 +7,7 @@ connection of a process is made in one place and a test can hand in its own.
 from __future__ import annotations
 
 from workcraft.config.database import DBConfig
+from workcraft.data.connection import Session
 from workcraft.data.store import RetryPolicy, Store
 
 
@@ -21,6 +22,7 @@ class Database:
         *,
         lock_wait_timeout: int | None = None,
         idle_timeout: int | None = None,
+        session: Session | None = None,
     ) -> Store:
         """A new store (one connection, opened lazily) named ``name`` in log lines."""
         return Store(
@@ -29,6 +31,7 @@ class Database:
             name=name,
             lock_wait_timeout=lock_wait_timeout,
             idle_timeout=idle_timeout,
+            session=session,
         )
 
     def describe(self) -> str:

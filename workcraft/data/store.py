@@ -29,7 +29,7 @@ from tenacity import (
 
 from workcraft.config.database import DBConfig
 from workcraft.data.access import Queries
-from workcraft.data.connection import open_connection
+from workcraft.data.connection import Session, open_connection
 from workcraft.data.cursor import Cursor
 from workcraft.data.failures import (
     as_connector_error,
@@ -66,13 +66,16 @@ class Store:
         with_database: bool = True,
         lock_wait_timeout: int | None = None,
         idle_timeout: int | None = None,
+        session: Session | None = None,
     ) -> None:
         self.config = config
         self.retry = retry or RetryPolicy()
         self.name = name
         self.with_database = with_database
-        self.lock_wait_timeout = lock_wait_timeout
-        self.idle_timeout = idle_timeout
+        self.session = session or Session(
+            lock_wait_timeout=lock_wait_timeout, idle_timeout=idle_timeout
+        )
+        self.idle_timeout = self.session.idle_timeout
         self._conn: Any = None
         self._last_used = 0.0  # monotonic time of the last statement's end
         self._outage = False
@@ -81,12 +84,7 @@ class Store:
     # -- connection -------------------------------------------------------------------
     def _connection(self) -> Any:
         if self._conn is None:
-            self._conn = open_connection(
-                self.config,
-                self.with_database,
-                lock_wait_timeout=self.lock_wait_timeout,
-                idle_timeout=self.idle_timeout,
-            )
+            self._conn = open_connection(self.config, self.with_database, self.session)
         return self._conn
 
     def close(self) -> None:
@@ -185,14 +183,23 @@ class Store:
 
     # -- public API ---------------------------------------------------------------------
     def call(self, fn: Callable[[Queries], T]) -> T:
-        """Run ``fn(queries)`` in autocommit mode (each statement commits on its own)."""
+        """Run ``fn(queries)``, each statement committing on its own (in a session without
+        autocommit, one COMMIT at the end)."""
 
         def attempt() -> T:
-            raw = self._connection().cursor()
+            conn = self._connection()
+            raw = conn.cursor()
             try:
-                return fn(Queries(Cursor(raw)))
-            finally:
+                value = fn(Queries(Cursor(raw)))
+            except BaseException:
                 _close_quietly(raw)
+                if not self.session.autocommit:
+                    _rollback_quietly(conn)
+                raise
+            _close_quietly(raw)
+            if not self.session.autocommit:
+                conn.commit()
+            return value
 
         return self._run(attempt)
 
@@ -207,16 +214,15 @@ class Store:
             nonlocal attempts
             attempts += 1
             conn = self._connection()
-            conn.start_transaction()
+            if self.session.autocommit:
+                conn.start_transaction()
+            # Without autocommit a transaction is always open: the first statement begins it.
             raw = conn.cursor()
             try:
                 value = fn(Queries(Cursor(raw)), attempts)
             except BaseException:
                 _close_quietly(raw)
-                try:
-                    conn.rollback()
-                except Exception:
-                    log.debug("rollback failed", exc_info=True)
+                _rollback_quietly(conn)
                 raise
             _close_quietly(raw)
             conn.commit()
@@ -229,6 +235,13 @@ class Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _rollback_quietly(conn: Any) -> None:
+    try:
+        conn.rollback()
+    except Exception:
+        log.debug("rollback failed", exc_info=True)
 
 
 def _close_quietly(cursor: Any) -> None:

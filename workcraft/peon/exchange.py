@@ -50,13 +50,15 @@ class Exchange:
         self.paused: frozenset[str] = frozenset()
         self._paused_read_at: float | None = None
 
-    def _claimable_queues(self, q: Queries, force: bool = False) -> tuple[str, ...]:
+    def _claimable_queues(self) -> tuple[str, ...]:
+        """Our queues less the paused ones; the pause list is read (in a statement of its own,
+        outside any claim transaction) at most once per ``pause_check_interval``."""
         now = self.clock()
         stale = self._paused_read_at is None or now - self._paused_read_at >= (
             self.pause_check_interval
         )
-        if force or stale:
-            paused = frozenset(q.tasks.paused_queues(self.queues))
+        if stale:
+            paused = frozenset(self.store.call(lambda q: q.tasks.paused_queues(self.queues)))
             if paused != self.paused:
                 for name in sorted(paused - self.paused):
                     log.warning("queue %s is paused: no claims from it until it is resumed", name)
@@ -68,10 +70,12 @@ class Exchange:
     def work_available(self, now: dt.datetime | None = None) -> bool:
         """The idle poll: a plain read, no transaction, no locks."""
 
+        queues = self._claimable_queues()
+
         def probe(q: Queries) -> bool:
             return any(
                 q.tasks.any_claimable(queue=queue, task_names=self.task_names, now=now)
-                for queue in self._claimable_queues(q)
+                for queue in queues
             )
 
         return self.store.call(probe)
@@ -136,11 +140,11 @@ class Exchange:
         now: dt.datetime | None = None,
     ) -> ExchangeResult:
         worker_id = self.worker_id
+        queues = self._claimable_queues() if claim_limit else ()
 
         def transaction(q: Queries, attempt: int) -> ExchangeResult:
             # Lock the rows we would claim first (SKIP LOCKED), so the peon row can be set
             # to its final state in one statement that also proves we still own our id.
-            queues = self._claimable_queues(q) if claim_limit else ()
             claimed = (
                 q.tasks.lock_claimable(
                     queues=queues, task_names=self.task_names, limit=claim_limit, now=now

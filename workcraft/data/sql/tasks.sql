@@ -80,8 +80,9 @@ INSERT INTO concurrency_keys (name) VALUES (%s) ON DUPLICATE KEY UPDATE name = n
 
 -- running_with_key --
 -- Uses ix_bountyboard_running_key. A crashed peon's task counts until the janitor requeues
--- it; then its slot is free again.
-SELECT COUNT(*) FROM bountyboard WHERE running_key = %s
+-- it; then its slot is free again. A locking read: it sees the latest commits whatever the
+-- claim transaction's isolation level and snapshot.
+SELECT COUNT(*) FROM bountyboard WHERE running_key = %s LOCK IN SHARE MODE
 
 -- paused_queues --
 SELECT name FROM queues WHERE paused = 1 AND name IN ({names})
