@@ -82,14 +82,22 @@ def one_line(text: str) -> str:
 
 # -- many tasks, many peons: exactly once ---------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize("concurrency", [1, 4])
+@pytest.mark.parametrize(
+    ("concurrency", "claim_mode"),
+    [(1, "skip_locked"), (4, "skip_locked"), (4, "optimistic")],
+)
 def test_many_tasks_run_exactly_once(
     procs: ProcGroup,
     producer: Workcraft,
     executions: Sql,
     db_config: DBConfig,
+    tmp_path: Path,
     concurrency: int,
+    claim_mode: str,
 ) -> None:
+    """2,000 tasks, 4 peons: each runs exactly once; also with the claim path for servers
+    without SKIP LOCKED (CLAIM_MODE=optimistic), forced here on MariaDB."""
+    write_settings(tmp_path, CLAIM_MODE=claim_mode)
     sql = executions
     n_tasks, n_peons = 2000, 4
     peons = [procs.peon(f"bulk-{i}", f"--concurrency={concurrency}") for i in range(n_peons)]

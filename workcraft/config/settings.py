@@ -26,6 +26,10 @@ class Settings:
     DB_POLLING_INTERVAL_RANDOMNESS_MEAN: float = 0
     DB_POLLING_INTERVAL_RANDOMNESS_STDDEV: float = 0
     PEON_SHUTDOWN_GRACE_SECONDS: float = 30
+    # How peons claim: "skip_locked" (SELECT ... FOR UPDATE SKIP LOCKED), "optimistic" (an
+    # UPDATE that marks rows, then read back: for servers that lack or ignore SKIP LOCKED,
+    # such as TiDB and older Vitess), or "auto": optimistic on TiDB/Vitess, else skip_locked.
+    CLAIM_MODE: str = "auto"
     # Janitor (the seed's DB_SETUP_* keys, now read when the janitor starts).
     DB_SETUP_BACKOFF_MULTIPLIER_SECONDS: float = 30
     DB_SETUP_BACKOFF_MAX_SECONDS: float = 3600
@@ -34,6 +38,13 @@ class Settings:
     DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD: float = 60
     DB_SETUP_CHECK_DEAD_WORKER_INTERVAL: float = 10
     JANITOR_LEADER_RETRY_INTERVAL: float = 5
+    # How janitors elect their leader: "get_lock" (a MySQL named lock), "lease" (a row with
+    # a term and an expiry, for Galera and Group Replication, where named locks are per
+    # node), or "auto": lease on such a cluster, get_lock elsewhere.
+    JANITOR_LEADER_MODE: str = "auto"
+    # Lease mode: how long a leader's lease lasts without renewal (it renews every retry
+    # interval); a standby takes over once it has run out.
+    JANITOR_LEASE_SECONDS: float = 15
     # The server closes a janitor connection silent for this long (a frozen or cut-off
     # leader): the bound on failover when the leader's host vanishes rather than dies.
     JANITOR_SESSION_TIMEOUT: float = 15
@@ -96,8 +107,21 @@ class Settings:
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
 
 
-def _parse_value(key: str, value: Any, source: str) -> float | int:
+# Settings that take a word, and the words they take.
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "JANITOR_LEADER_MODE": ("auto", "get_lock", "lease"),
+    "CLAIM_MODE": ("auto", "skip_locked", "optimistic"),
+}
+
+
+def _parse_value(key: str, value: Any, source: str) -> float | int | str:
     expected = _FIELDS[key].type
+    if key in _CHOICES:
+        if value not in _CHOICES[key]:
+            raise ConfigError(
+                f"{source}: {key} must be one of {', '.join(_CHOICES[key])}, got {value!r}"
+            )
+        return str(value)
     # bool is an int in Python; a JSON true/false is never a valid interval.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{source}: {key} must be a number, got {type(value).__name__} {value!r}")
@@ -114,7 +138,7 @@ def parse_settings(raw: Any, source: str) -> Settings:
     """Turn a decoded JSON object into validated ``Settings``; every error names the key."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: must hold a JSON object, got {type(raw).__name__}")
-    values: dict[str, float | int] = {}
+    values: dict[str, float | int | str] = {}
     for key, value in raw.items():
         if key not in _FIELDS:
             raise ConfigError(f"{source}: unknown key {key!r}")

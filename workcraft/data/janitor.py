@@ -21,9 +21,17 @@ class JanitorQueries:
     def __init__(self, cur: Cursor) -> None:
         self._cur = cur
 
-    def add_log(self, message: str, task_id: str | None = None) -> None:
-        """One line a person reads in ``logs`` (about ``task_id``, if it is about a task)."""
-        self._cur.execute("insert_log", {"message": message, "task_id": task_id})
+    def add_log(
+        self,
+        message: str,
+        task_id: str | None = None,
+        janitor: str | None = None,
+        term: int | None = None,
+    ) -> None:
+        """One line a person reads in ``logs`` (about ``task_id``, if it is about a task;
+        written by ``janitor`` under leadership ``term``)."""
+        params = {"message": message, "task_id": task_id, "janitor": janitor, "term": term}
+        self._cur.execute("insert_log", params)
 
     def server_uptime(self) -> float:
         row = self._cur.fetch_one("server_uptime")
@@ -188,8 +196,8 @@ class JanitorQueries:
         params = {"name": f"sweep:{name}", "duration_s": duration_s, "detail": detail[:255]}
         self._cur.execute("record_sweep", params)
 
-    def record_leader(self, holder: str, mode: str) -> None:
-        self._cur.execute("record_leader", {"holder": holder[:255], "mode": mode})
+    def record_leader(self, holder: str, mode: str, term: int) -> None:
+        self._cur.execute("record_leader", {"holder": holder[:255], "mode": mode, "term": term})
 
     def count_if_uncounted(
         self, *, queue: str, task_name: str, status: str, finished_at: dt.datetime

@@ -208,6 +208,10 @@ LOGS = Table(
         Column("created_at", "timestamp(6)", "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"),
         # The task a line is about, if any: `tasks show` lists a task's timeline by it.
         Column("task_id", "char(36)", "NULL DEFAULT NULL"),
+        # Which janitor wrote it, and under which leadership term (lease mode; 0 for
+        # GET_LOCK): one leader at a time is checkable from these rows.
+        Column("janitor", "varchar(255)", "NULL DEFAULT NULL"),
+        Column("term", "bigint", "NULL DEFAULT NULL"),
     ),
     primary_key="`id`",
     indexes=(

@@ -174,6 +174,91 @@ class TaskQueries:
                     rows += self._cur.fetch_all("claim_at_priority", params, **counts)
         return rows
 
+    def claim_by_update(
+        self,
+        *,
+        queues: Sequence[str],
+        task_names: Sequence[str],
+        limit: int,
+        worker_id: str,
+        session: str,
+        running: Sequence[str],
+        now: dt.datetime | None = None,
+    ) -> list[ClaimedTask]:
+        """Claim mode "optimistic" (no SKIP LOCKED): UPDATE up to ``limit`` due rows to
+        RUNNING under our session, in the same order as ``lock_claimable``, then read back
+        what is ours that ``running`` did not hold. The rows are RUNNING when this returns
+        (``mark_running`` is not needed)."""
+        names = list(task_names)
+        wanted = limit
+        full_keys: set[str] = set()
+        counted: dict[str, int] = {}
+        for queue in queues:
+            priority = self._next_priority(queue, None)
+            while priority is not None and wanted > 0:
+                params = [worker_id, session, queue, priority, now, *names, wanted]
+                wanted -= self._cur.execute("claim_by_update", params, names=len(names))
+                if wanted > 0:
+                    wanted -= self._claim_keyed(
+                        queue, priority, names, wanted, worker_id, session, now, full_keys, counted
+                    )
+                priority = self._next_priority(queue, priority) if wanted > 0 else None
+            if wanted <= 0:
+                break
+        if wanted == limit:
+            return []
+        known = set(running)
+        rows = self._cur.fetch_all("running_of_session", [worker_id, session])
+        return [
+            ClaimedTask(
+                row["id"],
+                row["task_name"],
+                row["payload"],
+                row["attempt"],
+                timeout=None if row["timeout_seconds"] is None else float(row["timeout_seconds"]),
+                concurrency_key=row["concurrency_key"],
+            )
+            for row in rows
+            if row["id"] not in known
+        ]
+
+    def _claim_keyed(
+        self,
+        queue: str,
+        priority: int,
+        names: list[str],
+        wanted: int,
+        worker_id: str,
+        session: str,
+        now: dt.datetime | None,
+        full_keys: set[str],
+        counted: dict[str, int],
+    ) -> int:
+        """Keyed tasks, one at a time: lock the key, count it, take the row if it fits."""
+        keys = sorted(full_keys) or [""]
+        params = [queue, priority, now, *names, *keys, wanted]
+        taken = 0
+        for row in self._cur.fetch_all(
+            "keyed_candidates", params, names=len(names), keys=len(keys)
+        ):
+            key = row["concurrency_key"]
+            if taken >= wanted or key in full_keys:
+                continue
+            if key not in counted:
+                counted[key] = self._count_running(key)
+            if counted[key] >= int(row["concurrency_limit"]):
+                full_keys.add(key)
+                continue
+            if self._cur.execute("claim_one_by_update", [worker_id, session, row["id"]]):
+                counted[key] += 1
+                taken += 1
+        return taken
+
+    def server_kind(self) -> tuple[str, str]:
+        """(VERSION(), @@version_comment): tells TiDB and Vitess apart from MySQL/MariaDB."""
+        row = self._cur.fetch_one("server_kind")
+        return (str(row["version"]), str(row["comment"])) if row else ("", "")
+
     def _count_running(self, key: str) -> int:
         """Lock the key (until this transaction ends), then count its RUNNING tasks."""
         self._cur.execute("lock_concurrency_key", [key])

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import threading
 
-from workcraft.data import Database, RetryPolicy
+from workcraft.data import Database, Queries, RetryPolicy
 from workcraft.errors import DatabaseUnavailable, WorkcraftError
 
 log = logging.getLogger("workcraft.janitor")
@@ -29,6 +29,9 @@ def lock_name_for(database: str) -> str:
 
 
 class LeaderLock:
+    mode = "get_lock"
+    term = 0  # GET_LOCK has no terms: the lock connection itself is the fence
+
     def __init__(
         self, db: Database, name: str | None = None, idle_timeout: int | None = None
     ) -> None:
@@ -40,6 +43,7 @@ class LeaderLock:
         )
         self._mutex = threading.Lock()
         self.held = False
+        self.connection_id: int | None = None
         self._unreachable = False
 
     def acquire(self, timeout: float = 0) -> bool:
@@ -53,6 +57,8 @@ class LeaderLock:
                 return False
             self._note_success()
             self.held = got
+            if got:
+                self.connection_id = self._store.connection_id()
             return got
 
     def check(self) -> bool:
@@ -84,6 +90,11 @@ class LeaderLock:
             self._unreachable = False
             log.warning("janitor: database %s is back", self._store.config.describe())
 
+    def fence(self, q: Queries) -> bool:
+        """In a sweep's transaction (another connection): does our lock connection still
+        hold the lock?"""
+        return self.connection_id is not None and q.leader.fence_lock(self.name, self.connection_id)
+
     def release(self) -> None:
         with self._mutex:
             if self.held:
@@ -95,4 +106,5 @@ class LeaderLock:
 
     def _drop(self) -> None:
         self.held = False
+        self.connection_id = None
         self._store.close()

@@ -20,10 +20,19 @@ from workcraft.config.settings import Settings
 from workcraft.data import Database, RetryPolicy
 from workcraft.errors import WorkcraftError
 from workcraft.ids import default_process_id
+from workcraft.janitor.lease import LeaseLeader
 from workcraft.janitor.lock import LeaderLock
+from workcraft.janitor.mode import Leadership, leader_mode
 from workcraft.janitor.retention import Retention
 from workcraft.janitor.schedules import EnqueueSchedules
-from workcraft.janitor.sweeps import DeadPeons, ReopenFailed, SelfCorrect, Sweep, SweepResult
+from workcraft.janitor.sweeps import (
+    DeadPeons,
+    NotLeader,
+    ReopenFailed,
+    SelfCorrect,
+    Sweep,
+    SweepResult,
+)
 from workcraft.janitor.totals import CountFinished
 
 log = logging.getLogger("workcraft.janitor")
@@ -65,7 +74,12 @@ class Janitor:
         # frozen janitor's lock and row locks are released (sweep connections idle between
         # runs simply reconnect).
         idle = math.ceil(settings.JANITOR_SESSION_TIMEOUT)
-        self.lock = LeaderLock(db, idle_timeout=idle)
+        self.mode = leader_mode(db, settings.JANITOR_LEADER_MODE)
+        self.lock: Leadership = (
+            LeaseLeader(db, self.janitor_id, settings.JANITOR_LEASE_SECONDS, idle_timeout=idle)
+            if self.mode == "lease"
+            else LeaderLock(db, idle_timeout=idle)
+        )
         # One store per sweep: APScheduler runs each job in its own thread, never twice.
         # A sweep gives up after a short outage instead of waiting it out, so the next run
         # re-checks leadership first (the lock does not survive a server restart).
@@ -97,8 +111,11 @@ class Janitor:
             log.debug("%s", message)
             return
         log.warning("%s", message)
+        term = self.lock.term
         try:
-            self.log_store.call(lambda q: q.janitor.add_log(message))
+            self.log_store.call(
+                lambda q: q.janitor.add_log(message, janitor=self.janitor_id, term=term)
+            )
         except WorkcraftError as exc:
             log.error("could not write to logs: %s", exc)
 
@@ -108,7 +125,10 @@ class Janitor:
             with self._leader_mutex:
                 self._leader = True
             self._record_leader()
-            self._write_log(f"Janitor {self.janitor_id} became leader (lock {self.lock.name})")
+            how = (
+                f"lease term {self.lock.term}" if self.mode == "lease" else f"lock {self.lock.name}"
+            )
+            self._write_log(f"Janitor {self.janitor_id} became leader ({how})")
             return True
         return False
 
@@ -121,10 +141,12 @@ class Janitor:
                 return True
             self._leader = False
             self._lost_at = self.clock()
-        self._write_log(
-            f"Janitor {self.janitor_id} lost leadership: its lock connection is gone; "
-            "stopped sweeping"
+        why = (
+            "its lease was lost or expired"
+            if self.mode == "lease"
+            else "its lock connection is gone"
         )
+        self._write_log(f"Janitor {self.janitor_id} lost leadership: {why}; stopped sweeping")
         return False
 
     def _may_contend(self, retry: float) -> bool:
@@ -134,7 +156,8 @@ class Janitor:
 
     def _record_leader(self) -> None:
         try:
-            self.log_store.call(lambda q: q.janitor.record_leader(self.janitor_id, "get_lock"))
+            term = self.lock.term
+            self.log_store.call(lambda q: q.janitor.record_leader(self.janitor_id, self.mode, term))
         except WorkcraftError as exc:
             log.debug("could not record leadership: %s", exc)
 
@@ -151,8 +174,13 @@ class Janitor:
         if self.stop_event.is_set() or not self.still_leader():
             return None
         started = time.monotonic()
+        sweep.author = (self.janitor_id, self.lock.term)
         try:
-            result = sweep.run_once(now)
+            result = sweep.run_once(now, fence=self.lock.fence)
+        except NotLeader as exc:
+            log.warning("%s", exc)
+            self.still_leader()  # says so, and steps down
+            return None
         except WorkcraftError as exc:
             log.error("sweep %s failed: %s", sweep.name, exc)
             return None
@@ -203,7 +231,12 @@ class Janitor:
             )
         scheduler.start()
         retry = self.settings.JANITOR_LEADER_RETRY_INTERVAL
-        log.info("janitor %s started; contending for %s", self.janitor_id, self.lock.name)
+        log.info(
+            "janitor %s started (%s mode); contending for %s",
+            self.janitor_id,
+            self.mode,
+            self.lock.name,
+        )
         try:
             while not self.stop_event.is_set():
                 if self._leader:

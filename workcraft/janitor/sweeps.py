@@ -13,10 +13,12 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 
 from workcraft.config.settings import Settings
 from workcraft.data import Queries, Store
 from workcraft.data.rows import StrandedTask
+from workcraft.errors import WorkcraftError
 from workcraft.text import printable
 
 log = logging.getLogger("workcraft.janitor")
@@ -39,12 +41,22 @@ class SweepResult:
         return sum(self.counts.values())
 
 
+class NotLeader(WorkcraftError):
+    """A sweep's fence found that this janitor no longer leads (its term moved on)."""
+
+
+# Checks, inside a sweep's transaction, that we still lead (see ``Leadership.fence``).
+Fence = Callable[[Queries], bool]
+
+
 class Sweep(abc.ABC):
     name: str
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        # Who the lines this sweep writes to `logs` are by: (janitor id, leadership term).
+        self.author: tuple[str | None, int | None] = (None, None)
 
     @abc.abstractmethod
     def interval(self) -> float:
@@ -54,7 +66,9 @@ class Sweep(abc.ABC):
     def _batch(self, q: Queries, now: dt.datetime | None, result: SweepResult) -> int:
         """Handle one batch inside a transaction; return how many candidates it saw."""
 
-    def run_once(self, now: dt.datetime | None = None) -> SweepResult:
+    def run_once(self, now: dt.datetime | None = None, fence: Fence | None = None) -> SweepResult:
+        """Every batch is one transaction; with ``fence``, each starts by checking that we
+        still lead, and writes nothing (``NotLeader``) once we do not."""
         result = SweepResult(self.name)
         batch_size = self.settings.JANITOR_SWEEP_BATCH_SIZE
         for _ in range(MAX_BATCHES_PER_RUN):
@@ -64,6 +78,8 @@ class Sweep(abc.ABC):
             def transaction(q: Queries, _attempt: int, batch: SweepResult = batch) -> int:
                 batch.counts.clear()
                 batch.messages.clear()
+                if fence is not None and not fence(q):
+                    raise NotLeader(f"sweep {self.name}: no longer the leader; wrote nothing")
                 return self._batch(q, now, batch)
 
             seen = self.store.transaction(transaction)
@@ -76,9 +92,10 @@ class Sweep(abc.ABC):
             log.info("%s", message)
         return result
 
-    @staticmethod
-    def _log(q: Queries, result: SweepResult, message: str, task_id: str | None = None) -> None:
-        q.janitor.add_log(message, task_id)
+    def _log(
+        self, q: Queries, result: SweepResult, message: str, task_id: str | None = None
+    ) -> None:
+        q.janitor.add_log(message, task_id, *self.author)
         result.messages.append(message)
 
     def _requeue_or_fail(

@@ -38,6 +38,7 @@ class Exchange:
         task_names: Sequence[str],
         pause_check_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        claim_mode: str = "skip_locked",
     ) -> None:
         self.store = store
         self.worker_id = worker_id
@@ -45,6 +46,7 @@ class Exchange:
         self.task_names = tuple(task_names)
         # Paused queues are read at most once per interval (one primary-key read), so an
         # unpaused queue costs nothing per claim; pause and resume take effect within it.
+        self.claim_mode = claim_mode
         self.pause_check_interval = pause_check_interval
         self.clock = clock
         self.paused: frozenset[str] = frozenset()
@@ -143,6 +145,10 @@ class Exchange:
         queues = self._claimable_queues() if claim_limit else ()
 
         def transaction(q: Queries, attempt: int) -> ExchangeResult:
+            if self.claim_mode == "optimistic":
+                return self._optimistic(
+                    q, attempt, session, outcomes, running, queues, claim_limit, now
+                )
             # Lock the rows we would claim first (SKIP LOCKED), so the peon row can be set
             # to its final state in one statement that also proves we still own our id.
             claimed = (
@@ -186,6 +192,52 @@ class Exchange:
                 outcome.task.attempt,
             )
         return result
+
+    def _optimistic(
+        self,
+        q: Queries,
+        attempt: int,
+        session: str,
+        outcomes: list[Outcome],
+        running: list[str],
+        queues: tuple[str, ...],
+        claim_limit: int,
+        now: dt.datetime | None,
+    ) -> ExchangeResult:
+        """Claim mode "optimistic": the claim UPDATE marks rows RUNNING itself, so our row
+        proves ownership first (and is written again with what we then run)."""
+        worker_id = self.worker_id
+        owner = q.peons.update_state(
+            peon_id=worker_id, session=session, running=running, finished=len(outcomes)
+        )
+        fenced_out = (
+            q.tasks.complete(outcomes=outcomes, worker_id=worker_id, session=session)
+            if outcomes
+            else []
+        )
+        if not owner:
+            return ExchangeResult([], fenced_out, identity_lost=True)
+        if attempt > 1 and claim_limit:
+            q.tasks.release_all_but(worker_id=worker_id, session=session, keep=running)
+        if not queues:
+            return ExchangeResult([], fenced_out)
+        claimed = q.tasks.claim_by_update(
+            queues=queues,
+            task_names=self.task_names,
+            limit=claim_limit,
+            worker_id=worker_id,
+            session=session,
+            running=running,
+            now=now,
+        )
+        if claimed:
+            q.peons.update_state(
+                peon_id=worker_id,
+                session=session,
+                running=running + [task.id for task in claimed],
+                finished=0,
+            )
+        return ExchangeResult(claimed, fenced_out)
 
     def release(self, session: str, tasks: list[ClaimedTask]) -> int:
         """Give tasks we will not finish back to PENDING (fenced)."""

@@ -25,7 +25,7 @@ from types import FrameType
 
 from workcraft.app import Workcraft
 from workcraft.config.settings import Settings
-from workcraft.data import ClaimedTask, Database, RetryPolicy, Session
+from workcraft.data import ClaimedTask, Database, RetryPolicy, Session, Store
 from workcraft.errors import DatabaseUnavailable, WorkcraftError
 from workcraft.ids import default_process_id
 from workcraft.models import PeonStatus
@@ -62,6 +62,15 @@ class Step:
     @property
     def busy(self) -> bool:
         return bool(self.claimed)
+
+
+def detect_claim_mode(store: Store) -> str:
+    """``optimistic`` on servers whose SKIP LOCKED cannot be trusted (TiDB accepts it and
+    takes no lock; older Vitess refuses it), ``skip_locked`` elsewhere."""
+    version, comment = store.call(lambda q: q.tasks.server_kind())
+    if "tidb" in version.lower() or "vitess" in comment.lower():
+        return "optimistic"
+    return "skip_locked"
 
 
 class Peon:
@@ -119,6 +128,7 @@ class Peon:
             sorted(app.tasks),
             pause_check_interval=settings.DB_POLLING_INTERVAL,
             clock=clock,
+            claim_mode="optimistic" if settings.CLAIM_MODE == "optimistic" else "skip_locked",
         )
         self.pool = WorkerPool(
             options.concurrency,
@@ -165,6 +175,8 @@ class Peon:
                 log.warning("stopped before the database became reachable")
                 return False
             raise
+        if self.settings.CLAIM_MODE == "auto":
+            self.exchange.claim_mode = detect_claim_mode(self.store)
         for schedule in self.app.schedules.values():
             if schedule.task_name not in self.app.tasks:
                 log.warning(
@@ -177,10 +189,11 @@ class Peon:
         self.registration.set_status(self.store, PeonStatus.IDLE)
         self.pool.start()
         log.info(
-            "peon %s ready: queues %s, concurrency %d, tasks %s",
+            "peon %s ready: queues %s, concurrency %d, %s claims, tasks %s",
             self.worker_id,
             ",".join(self.options.queues),
             self.options.concurrency,
+            self.exchange.claim_mode,
             ", ".join(self.exchange.task_names),
         )
         return True

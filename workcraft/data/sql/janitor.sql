@@ -2,7 +2,8 @@
 -- starts with `-- name --`; the comment lines under it say why it is shaped that way.
 
 -- insert_log --
-INSERT INTO logs (message, task_id) VALUES (%(message)s, %(task_id)s)
+INSERT INTO logs (message, task_id, janitor, term)
+VALUES (%(message)s, %(task_id)s, %(janitor)s, %(term)s)
 
 -- get_lock --
 -- The janitor leader lock lives on a connection of its own; the server frees it when that
@@ -181,12 +182,57 @@ VALUES (%(name)s, NOW(6), %(duration_s)s, %(detail)s)
 ON DUPLICATE KEY UPDATE at = NOW(6), duration_s = VALUES(duration_s), detail = VALUES(detail)
 
 -- record_leader --
--- The leader says so every retry interval; boards show who leads and since when it was seen.
-INSERT INTO janitor_state (name, holder, at, detail)
-VALUES ('leader', %(holder)s, NOW(6), %(mode)s)
-ON DUPLICATE KEY UPDATE holder = VALUES(holder), at = NOW(6), detail = VALUES(detail)
+-- The leader says so every retry interval; boards show who leads, how, since when it was
+-- seen, and its term (lease mode).
+INSERT INTO janitor_state (name, holder, term, at, detail)
+VALUES ('leader', %(holder)s, %(term)s, NOW(6), %(mode)s)
+ON DUPLICATE KEY UPDATE holder = VALUES(holder), term = VALUES(term), at = NOW(6),
+    detail = VALUES(detail)
 
 -- watermark_for_update --
 -- A FAILURE reopened before the counters saw it is counted by whoever reopens it; locking the
 -- watermark row makes that and the counters sweep take turns (never twice, never lost).
 SELECT at FROM janitor_state WHERE name = %(name)s FOR UPDATE
+
+-- ensure_lease_row --
+INSERT IGNORE INTO janitor_state (name, term) VALUES ('lease', 0)
+
+-- take_lease --
+-- Lease mode (clusters, where GET_LOCK is per node): take the lease if it is free or
+-- expired, or renew our own. term is assigned first, so it compares the OLD holder and
+-- expiry: a new holder, or our own lease taken again after it lapsed, is a new term. Only
+-- what is read back after COMMIT counts (on Galera a racing node's write fails at COMMIT).
+UPDATE janitor_state
+SET term = term + IF(holder <=> %(holder)s AND expires_at >= NOW(6), 0, 1),
+    holder = %(holder)s,
+    expires_at = NOW(6) + INTERVAL %(lease_us)s MICROSECOND,
+    at = NOW(6), detail = 'lease'
+WHERE name = 'lease'
+  AND (holder IS NULL OR expires_at IS NULL OR expires_at < NOW(6) OR holder = %(holder)s)
+
+-- lease_row --
+SELECT holder, term, expires_at >= NOW(6) AS valid FROM janitor_state WHERE name = 'lease'
+
+-- give_up_lease --
+UPDATE janitor_state SET expires_at = NOW(6) - INTERVAL 1 MICROSECOND
+WHERE name = 'lease' AND holder = %(holder)s AND term = %(term)s
+
+-- fence_lease --
+-- At the start of every sweep transaction in lease mode: a write to the lease row, so on a
+-- cluster a racing takeover and this sweep cannot both commit; matches nothing once the
+-- term has moved on or the lease ran out (then the sweep writes nothing).
+UPDATE janitor_state SET at = NOW(6)
+WHERE name = 'lease' AND holder = %(holder)s AND term = %(term)s AND expires_at >= NOW(6)
+
+-- fence_lock --
+-- At the start of every sweep transaction in get_lock mode: our lock connection still holds
+-- the leader lock.
+SELECT COALESCE(IS_USED_LOCK(%(name)s) = %(connection)s, 0)
+
+-- galera_node --
+SHOW VARIABLES LIKE 'wsrep_on'
+
+-- group_replication_members --
+-- MySQL Group Replication: members of a running group (the table does not exist elsewhere).
+SELECT COUNT(*) FROM performance_schema.replication_group_members
+WHERE MEMBER_STATE = 'ONLINE'

@@ -150,3 +150,41 @@ WHERE worker_id = %(worker_id)s AND status = 'RUNNING' AND peon_session = %(sess
 -- set_queue_paused --
 INSERT INTO queues (name, paused) VALUES (%(name)s, %(paused)s)
 ON DUPLICATE KEY UPDATE paused = VALUES(paused), updated_at = NOW(6)
+
+-- claim_by_update --
+-- Claim mode "optimistic", for servers where SKIP LOCKED is missing or ignored (TiDB accepts
+-- it and drops the lock; older Vitess refuses it): mark rows RUNNING under our session in
+-- one UPDATE; the rows it changed are ours (read back with running_of_session). Same exact
+-- range as claim_at_priority; keyed tasks are claimed one by one (claim_one_by_update).
+UPDATE bountyboard
+SET status = 'RUNNING', worker_id = %s, peon_session = %s, attempt = attempt + 1,
+    started_at = NOW(6), finished_at = NULL
+WHERE status = 'PENDING' AND queue = %s AND priority = %s
+  AND run_at <= COALESCE(%s, NOW(6)) AND task_name IN ({names})
+  AND concurrency_key IS NULL
+ORDER BY run_at
+LIMIT %s
+
+-- keyed_candidates --
+-- Optimistic mode: due keyed tasks at one priority, read without locks; each is then taken
+-- by claim_one_by_update while its key is locked and counted.
+SELECT id, concurrency_key, concurrency_limit FROM bountyboard
+WHERE status = 'PENDING' AND queue = %s AND priority = %s
+  AND run_at <= COALESCE(%s, NOW(6)) AND task_name IN ({names})
+  AND concurrency_key IS NOT NULL AND concurrency_key NOT IN ({keys})
+ORDER BY run_at
+LIMIT %s
+
+-- claim_one_by_update --
+UPDATE bountyboard
+SET status = 'RUNNING', worker_id = %s, peon_session = %s, attempt = attempt + 1,
+    started_at = NOW(6), finished_at = NULL
+WHERE id = %s AND status = 'PENDING'
+
+-- running_of_session --
+-- Uses ix_bountyboard_worker (worker_id, status): what this peon session runs now.
+SELECT id, task_name, payload, attempt, timeout_seconds, concurrency_key FROM bountyboard
+WHERE worker_id = %s AND status = 'RUNNING' AND peon_session = %s
+
+-- server_kind --
+SELECT VERSION() AS version, @@version_comment AS comment
