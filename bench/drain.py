@@ -1,17 +1,17 @@
 """Drain throughput: N no-op tasks, enqueued first, then drained by burst peons.
 
 jobs/s = N / (max(finished_at) - min(started_at)), read from the table, so process start-up
-is not counted. Each workcraft configuration (1, 2, 4 peons x concurrency 1 and 8) is
-bracketed by runs of the plain-SQL baseline it is compared with, one just before and one
-just after it, and its ratio uses the mean of those two (the machine is shared: load comes
-and goes, and a baseline measured minutes earlier would compare unlike conditions).
+is not counted. Every workcraft run is compared with the physical limit (``bench/lean.py``:
+the fastest correct plain-SQL loop on a lean table at the server's default isolation, 2
+processes), measured just before and just after it; its ratio uses the mean of those two
+(the machine is shared: load comes and goes). The same loop on workcraft's own
+``bountyboard`` table (``bench/baseline.py``) is reported beside it: the gap between the two
+baselines is what the schema costs.
 
-The peons run with ``--log-level WARNING`` (``--peon-log-level``): like the baselines and
-the peers (Huey ``-q``, Celery ``--loglevel WARNING``) they then write no line per task.
-Two extra runs at the CLI's default INFO (two lines per task) show what that logging costs;
-they are reported beside the matrix, not used for the targets. The workers' CPU time per
-task (children's rusage, start-up included) says how much of the 2 cores the client side
-takes away from the server.
+Peons run at their default settings and default log level (INFO: one line per task,
+written to a file), as users run them; one extra run at WARNING shows what that logging
+costs. The workers' CPU time per task (children's rusage, start-up included) says how much of
+the 2 cores the client side takes away from the server.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import resource
 import statistics
 from typing import Any
 
-from bench import baseline, db
+from bench import baseline, db, lean
 from bench.apps import app
 from bench.context import Context, peon_flags
 from tests.support.settings import DEFAULTS, write_settings
@@ -28,8 +28,9 @@ from workcraft.db import DBConfig
 from workcraft.payload import TaskSpec
 
 DATABASE = "wkbench_drain"
-POLLING_INTERVAL = 0.05
+LEAN_DATABASE = "wkbench_lean"
 DEFAULT_CLI_LOG_LEVEL = "INFO"
+QUIET_LOG_LEVEL = "WARNING"
 
 
 def enqueue_noops(config: DBConfig, count: int) -> None:
@@ -93,9 +94,7 @@ def run_workcraft(
     log_level = log_level or ctx.peon_log_level
     db.reset_workcraft_tables(config)
     enqueue_noops(config, count)
-    settings = write_settings(
-        ctx.workdir, DEFAULTS, name="drain", DB_POLLING_INTERVAL=POLLING_INTERVAL
-    )
+    settings = write_settings(ctx.workdir, DEFAULTS, name="drain")
     flags = peon_flags(settings, concurrency=concurrency, burst=True, log_level=log_level)
     cpu = _children_cpu()
     with ctx.processes(f"drain-{peons}x{concurrency}", config) as group:
@@ -125,35 +124,43 @@ def _mean_rate(runs: list[dict[str, Any]]) -> float:
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    """Per concurrency: baseline, then each workcraft run followed by a baseline, so every
-    workcraft run has a baseline just before and just after it; its ratio uses their mean."""
+    """Per concurrency (1 against lean claim 1, 8 against lean claim 10): the lean baseline,
+    then each workcraft run followed by another lean run, so each has one just before and
+    one just after; the bountyboard baseline once beside them."""
     sizes = ctx.sizes
+    count = sizes.drain_tasks
     runs: list[dict[str, Any]] = []
     logging_cost: list[dict[str, Any]] = []
-    baselines: dict[str, list[dict[str, Any]]] = {"a": [], "b": []}
-    with db.workcraft_database(DATABASE) as config:
-        for concurrency, key, batch in zip(sizes.drain_concurrency, "ab", (1, 10), strict=False):
+    lean_runs: dict[int, list[dict[str, Any]]] = {1: [], 10: []}
+    schema_runs: dict[int, dict[str, Any]] = {}
+    with db.workcraft_database(DATABASE) as config, db.plain_database(LEAN_DATABASE) as lean_db:
+
+        def lean_run(batch: int) -> None:
+            result = lean.drain(lean_db, count, batch, sizes.baseline_processes)
+            ctx.note(f"drain {result['label']}: {result['jobs_per_s']:.0f} jobs/s")
+            lean_runs[batch].append(result)
+
+        for concurrency, batch in zip(sizes.drain_concurrency, (1, 10), strict=False):
             group = [(peons, ctx.peon_log_level) for peons in sizes.drain_peons]
-            if ctx.peon_log_level != DEFAULT_CLI_LOG_LEVEL:
-                peons = 2 if concurrency == 1 else max(sizes.drain_peons)
-                group.append((peons, DEFAULT_CLI_LOG_LEVEL))
-            baselines[key].append(run_baseline(ctx, config, batch))
+            group.append((2, QUIET_LOG_LEVEL))
+            lean_run(batch)
+            schema_runs[batch] = run_baseline(ctx, config, batch)
             for peons, log_level in group:
                 item = run_workcraft(ctx, config, peons, concurrency, log_level)
-                baselines[key].append(run_baseline(ctx, config, batch))
-                around = baselines[key][-2:]
-                item["baseline_jobs_per_s"] = _mean_rate(around)
-                item["ratio_to_baseline"] = round(item["jobs_per_s"] / _mean_rate(around), 3)
+                lean_run(batch)
+                around = _mean_rate(lean_runs[batch][-2:])
+                item["lean_jobs_per_s"] = around
+                item["ratio_to_lean"] = round(item["jobs_per_s"] / around, 3)
                 (runs if log_level == ctx.peon_log_level else logging_cost).append(item)
     return {
-        "tasks": sizes.drain_tasks,
-        "polling_interval": POLLING_INTERVAL,
+        "tasks": count,
         "peon_log_level": ctx.peon_log_level,
         "c_extension": db.C_EXTENSION,
-        "baseline_a": baselines["a"],
-        "baseline_b": baselines["b"],
-        "baseline_a_jobs_per_s": _mean_rate(baselines["a"]),
-        "baseline_b_jobs_per_s": _mean_rate(baselines["b"]),
+        "lean_claim_1": lean_runs[1],
+        "lean_claim_10": lean_runs[10],
+        "lean_claim_1_jobs_per_s": _mean_rate(lean_runs[1]) if lean_runs[1] else None,
+        "lean_claim_10_jobs_per_s": _mean_rate(lean_runs[10]) if lean_runs[10] else None,
+        "schema_baseline": [schema_runs[b] for b in sorted(schema_runs)],
         "runs": runs,
-        "default_log_level_runs": logging_cost,
+        "quiet_log_runs": logging_cost,
     }

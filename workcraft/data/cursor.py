@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from workcraft.data.queries import expand, load_queries
+from workcraft.data.queries import positional, statement
 
 Params = Sequence[Any] | dict[str, Any]
+_PLACEHOLDER = re.compile(rb"%s")
 
 
 class Cursor:
@@ -17,11 +19,15 @@ class Cursor:
 
     def __init__(self, raw: Any) -> None:
         self._raw = raw
-        self._queries = load_queries()
 
-    def _sql(self, name: str, expansions: dict[str, int] | None) -> str:
-        sql = self._queries[name]
-        return expand(sql, **expansions) if expansions else sql
+    @property
+    def raw(self) -> Any:
+        """The DB-API cursor underneath (closed with the connection's store)."""
+        return self._raw
+
+    @staticmethod
+    def _sql(name: str, expansions: dict[str, int] | None) -> str:
+        return statement(name, **expansions) if expansions else statement(name)
 
     def execute(self, name: str, params: Params = (), **expansions: int) -> int:
         """Run a statement; returns the matched row count."""
@@ -53,3 +59,56 @@ class Cursor:
         self._raw.execute(statement)
         if self._raw.description is not None:
             self._raw.fetchall()
+
+
+class ConnectorCursor(Cursor):
+    """The same interface straight on a mysql-connector C-extension connection: parameters
+    escaped by the connector (``prepare_for_mysql``), substituted into our own statement
+    text, and sent with ``cmd_query``. It skips the DB-API cursor's per-statement work
+    (multi-statement splitting, a regular expression over the whole text, result-set
+    bookkeeping): about a third of the client's CPU per statement, on every claim."""
+
+    def __init__(self, conn: Any) -> None:
+        super().__init__(conn.cursor())
+        self._conn = conn
+
+    def _query(self, name: str, params: Params, expansions: dict[str, int] | None) -> Any:
+        sql, names = positional(self._sql(name, expansions))
+        if params:
+            values = [params[key] for key in names] if isinstance(params, dict) else params
+            quoted = iter(self._conn.prepare_for_mysql(list(values)))
+            sql = _PLACEHOLDER.sub(lambda _match: next(quoted), sql)
+        return self._conn.cmd_query(sql)
+
+    def _rows(self, result: Any) -> list[tuple[Any, ...]]:
+        if not isinstance(result, dict) or "columns" not in result:
+            return []
+        rows, _eof = self._conn.get_rows()
+        return [tuple(row) for row in rows]
+
+    def execute(self, name: str, params: Params = (), **expansions: int) -> int:
+        result = self._query(name, params, expansions)
+        if isinstance(result, dict) and "columns" in result:
+            rows = self._rows(result)
+            return len(rows)
+        return int(result["affected_rows"]) if isinstance(result, dict) else 0
+
+    def fetch_all(self, name: str, params: Params = (), **expansions: int) -> list[dict[str, Any]]:
+        result = self._query(name, params, expansions)
+        columns = [column[0] for column in result.get("columns", ())] if result else []
+        return [dict(zip(columns, row, strict=True)) for row in self._rows(result)]
+
+    def fetch_value(self, name: str, params: Params = (), **expansions: int) -> Any:
+        rows = self._rows(self._query(name, params, expansions))
+        return rows[0][0] if rows else None
+
+    def raw_execute(self, statement: str) -> None:
+        result = self._conn.cmd_query(statement)
+        self._rows(result)
+
+
+def cursor_for(conn: Any) -> Cursor:
+    """The fast cursor on the connector's C extension, the DB-API one elsewhere."""
+    if type(conn).__name__ == "CMySQLConnection":
+        return ConnectorCursor(conn)
+    return Cursor(conn.cursor())

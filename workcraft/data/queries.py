@@ -60,6 +60,24 @@ def expand(sql: str, **counts: int) -> str:
 
 
 def statement(name: str, **counts: int) -> str:
-    """The SQL of one named statement, markers expanded: for EXPLAIN in tests and benchmarks
-    (running queries goes through the typed methods of ``Queries``)."""
-    return expand(load_queries()[name], **counts)
+    """The SQL of one named statement, markers expanded (cached: the same few shapes recur
+    on every claim). Running queries goes through the typed methods of ``Queries``; tests and
+    benchmarks use this for EXPLAIN."""
+    return _statement(name, tuple(sorted(counts.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _statement(name: str, counts: tuple[tuple[str, int], ...]) -> str:
+    return expand(load_queries()[name], **dict(counts))
+
+
+_NAMED = re.compile(r"%\(([a-z_]+)\)s")
+
+
+@functools.lru_cache(maxsize=4096)
+def positional(sql: str) -> tuple[bytes, tuple[str, ...]]:
+    """``sql`` with its ``%(name)s`` placeholders as ``%s``, as bytes, and the names in
+    order (so a dict of parameters becomes a sequence); a statement with ``%s`` only comes
+    back unchanged with no names."""
+    names = tuple(_NAMED.findall(sql))
+    return _NAMED.sub("%s", sql).encode("utf-8"), names

@@ -30,7 +30,7 @@ from tenacity import (
 from workcraft.config.database import DBConfig
 from workcraft.data.access import Queries
 from workcraft.data.connection import Session, open_connection
-from workcraft.data.cursor import Cursor
+from workcraft.data.cursor import cursor_for
 from workcraft.data.failures import (
     as_connector_error,
     is_transient,
@@ -77,6 +77,8 @@ class Store:
         )
         self.idle_timeout = self.session.idle_timeout
         self._conn: Any = None
+        self._raw_cursor: Any = None
+        self._q: Queries | None = None
         self._last_used = 0.0  # monotonic time of the last statement's end
         self._outage = False
         self._retrying: Retrying | None = None
@@ -88,6 +90,7 @@ class Store:
         return self._conn
 
     def close(self) -> None:
+        self._drop_cursor()
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
@@ -157,7 +160,29 @@ class Store:
                     raise
                 raise converted from exc
 
-        if self._retrying is None:  # built once: it is on every call's path
+        try:
+            # The usual case, without the retry machinery: it costs tens of microseconds a
+            # call, and a peon makes thousands of calls a second.
+            if not self._outage:
+                try:
+                    return guarded()
+                except mysql.connector.Error as exc:
+                    if not is_transient(exc) or self.retry.give_up_after == 0:
+                        raise
+                    self.close()  # then retry below, as from a first failed attempt
+                    if self._closed_for_idling():
+                        log.debug("%s: connection closed after idling; reconnecting", self.name)
+                    else:
+                        log.debug("%s: %s; retrying", self.name, short_message(exc))
+            return self._run_retrying(guarded)
+        except mysql.connector.Error as exc:
+            self.close()
+            raise translate(exc, self.config) from None
+        finally:
+            self._last_used = time.monotonic()
+
+    def _run_retrying(self, guarded: Callable[[], T]) -> T:
+        if self._retrying is None:  # built once
             self._retrying = Retrying(
                 retry=retry_if_exception(is_transient),
                 wait=wait_exponential(multiplier=0.05, max=self.retry.max_backoff)
@@ -167,13 +192,7 @@ class Store:
                 before_sleep=self._before_sleep,
                 reraise=True,
             )
-        try:
-            result = self._retrying(guarded)
-        except mysql.connector.Error as exc:
-            self.close()
-            raise translate(exc, self.config) from None
-        finally:
-            self._last_used = time.monotonic()
+        result = self._retrying(guarded)
         if self._outage:
             self._outage = False
             # As loud as the outage line was: long-running processes say so, commands do not.
@@ -182,21 +201,34 @@ class Store:
         return result
 
     # -- public API ---------------------------------------------------------------------
+    def _queries(self) -> tuple[Any, Queries]:
+        """The connection and its one cursor (kept for the connection's life: making a
+        cursor and its query objects for every call costs more than the call itself)."""
+        conn = self._connection()
+        if self._q is None:
+            cursor = cursor_for(conn)
+            self._raw_cursor = cursor.raw
+            self._q = Queries(cursor)
+        return conn, self._q
+
+    def _drop_cursor(self) -> None:
+        raw, self._raw_cursor, self._q = self._raw_cursor, None, None
+        if raw is not None:
+            _close_quietly(raw)
+
     def call(self, fn: Callable[[Queries], T]) -> T:
         """Run ``fn(queries)``, each statement committing on its own (in a session without
         autocommit, one COMMIT at the end)."""
 
         def attempt() -> T:
-            conn = self._connection()
-            raw = conn.cursor()
+            conn, q = self._queries()
             try:
-                value = fn(Queries(Cursor(raw)))
+                value = fn(q)
             except BaseException:
-                _close_quietly(raw)
+                self._drop_cursor()
                 if not self.session.autocommit:
                     _rollback_quietly(conn)
                 raise
-            _close_quietly(raw)
             if not self.session.autocommit:
                 conn.commit()
             return value
@@ -213,18 +245,16 @@ class Store:
         def attempt() -> T:
             nonlocal attempts
             attempts += 1
-            conn = self._connection()
+            conn, q = self._queries()
             if self.session.autocommit:
                 conn.start_transaction()
             # Without autocommit a transaction is always open: the first statement begins it.
-            raw = conn.cursor()
             try:
-                value = fn(Queries(Cursor(raw)), attempts)
+                value = fn(q, attempts)
             except BaseException:
-                _close_quietly(raw)
+                self._drop_cursor()
                 _rollback_quietly(conn)
                 raise
-            _close_quietly(raw)
             conn.commit()
             return value
 
