@@ -48,6 +48,11 @@ format: install
 demo: install db-up
 	$(BIN)/python -m demo.run
 
+# 10 minutes of steady load under random faults (not part of `make test`);
+# WORKCRAFT_SOAK_SECONDS=120 for a shorter run. Figures go to docs/reliability.md.
+soak: install db-up
+	$(BIN)/pytest tests/acceptance/test_soak.py --soak -s -q
+
 # The benchmarks also need the peer libraries (the `bench` extra). BENCH_ARGS=--quick etc.
 BENCH_STAMP := $(VENV)/.installed-bench
 

@@ -57,11 +57,20 @@ FORBIDDEN = {
 }
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak", action="store_true", help="run the 10-minute soak (make soak); skipped otherwise"
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test with its layer; refuse a test outside the layers or one that uses a
     fixture its layer must not (a database in ``unit``, processes in ``integration``)."""
     problems = []
+    skip_soak = pytest.mark.skip(reason="the soak runs with --soak (make soak)")
     for item in items:
+        if "soak" in item.keywords and not config.getoption("--soak"):
+            item.add_marker(skip_soak)
         parts = item.path.resolve().relative_to(TESTS_DIR).parts
         layer = parts[0] if len(parts) > 1 else ""
         if layer not in LAYERS:
