@@ -45,17 +45,19 @@ def task_table(board: Board) -> Table:
     return table
 
 
-def queue_table(queues: list[QueueInfo], cap: int) -> Table:
+def queue_table(queues: list[QueueInfo], cap: int) -> Group:
+    """The queues, then one warning line per queue that needs a person (outside the table, so
+    a narrow or piped terminal never cuts it short)."""
     table = Table(title="Queues")
     for column in ("queue", "pending", "running", "retrying", "oldest due", "paused", "peons"):
         table.add_column(column, justify="right" if column in ("pending", "running") else "left")
-    table.add_column("note")
+    warnings: list[Text] = []
     for q in queues:
-        notes = []
         if not q.peons and q.pending:
-            notes.append("no live peon listens to this queue")
+            warnings.append(Text(f"! queue {q.name}: no live peon listens to this queue", "yellow"))
         if q.unregistered:
-            notes.append("no peon registers " + ", ".join(q.unregistered))
+            names = ", ".join(q.unregistered)
+            warnings.append(Text(f"! queue {q.name}: no peon registers {names}", "yellow"))
         table.add_row(
             q.name,
             f">={cap}" if q.pending >= cap else str(q.pending),
@@ -64,9 +66,8 @@ def queue_table(queues: list[QueueInfo], cap: int) -> Table:
             ago(q.oldest_due_age_s),
             "PAUSED" if q.paused else "",
             str(len(q.peons)),
-            "; ".join(notes),
         )
-    return table
+    return Group(table, *warnings)
 
 
 def peon_table(board: Board) -> Table:
@@ -120,7 +121,7 @@ def headline(board: Board) -> Text:
 
 
 def board_view(board: Board) -> Group:
-    parts: list[Table | Text] = [headline(board), task_table(board)]
+    parts: list[Table | Text | Group] = [headline(board), task_table(board)]
     parts.append(queue_table(board.queues, board.cap))
     parts.append(peon_table(board))
     if board.logs:

@@ -13,7 +13,8 @@ from rich.live import Live
 from workcraft.cli.compat import CompatCommand
 from workcraft.cli.options import build_db_config, db_options, load_runtime, runtime_options
 from workcraft.cli.render import board_view
-from workcraft.data import Database
+from workcraft.config.settings import Settings
+from workcraft.data import Database, Store
 from workcraft.errors import UsageError
 from workcraft.views.board import snapshot
 
@@ -46,13 +47,23 @@ def status_cmd(**kwargs: Any) -> None:
                 Console().print(board_view(board))
             return
         console = Console()
-        board = snapshot(store, settings, kwargs["log_lines"])
         try:
-            with Live(board_view(board), console=console, screen=False, auto_refresh=False) as live:
+            if console.is_terminal:
+                watch_live(console, store, settings, kwargs["watch"], kwargs["log_lines"])
+            else:  # piped or logged: Live would print nothing until the end, so append boards
                 while True:
+                    console.print(board_view(snapshot(store, settings, kwargs["log_lines"])))
+                    console.print()
                     time.sleep(kwargs["watch"])
-                    live.update(
-                        board_view(snapshot(store, settings, kwargs["log_lines"])), refresh=True
-                    )
         except KeyboardInterrupt:
             console.print("stopped watching")
+
+
+def watch_live(
+    console: Console, store: Store, settings: Settings, every: float, log_lines: int
+) -> None:
+    board = snapshot(store, settings, log_lines)
+    with Live(board_view(board), console=console, screen=False, auto_refresh=False) as live:
+        while True:
+            time.sleep(every)
+            live.update(board_view(snapshot(store, settings, log_lines)), refresh=True)
