@@ -45,7 +45,7 @@ format: install
 	$(BIN)/ruff format workcraft tests bench demo
 	$(BIN)/ruff check --fix workcraft tests bench demo
 
-demo: install db-up
+demo: install
 	$(BIN)/python -m demo.run
 
 # 10 minutes of steady load under random faults (not part of `make test`);

@@ -17,7 +17,7 @@ from typing import Any
 
 from bench import db
 from bench.context import Context, peon_flags
-from bench.private_server import ServerUnavailable, private_server
+from tests.support.private_server import ServerUnavailable, throwaway_server
 from tests.support.settings import DEFAULTS, write_settings
 from tests.support.waiting import wait_until
 from workcraft.data import Store
@@ -132,7 +132,7 @@ def measure(ctx: Context, config: DBConfig) -> dict[str, Any]:
 
 def run(ctx: Context) -> dict[str, Any]:
     try:
-        with private_server() as server:
+        with throwaway_server() as server:
             return measure(ctx, dataclasses.replace(server, database=DATABASE))
     except ServerUnavailable as exc:
         ctx.note(f"idle benchmark skipped: {exc}")

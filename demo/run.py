@@ -1,8 +1,9 @@
 """Run the demo: `python -m demo.run` (what `make demo` does).
 
 Creates the tables in a database of its own (WK_DEMO_DB_NAME, default workcraft_demo; the
-other WK_DB_* settings come from the environment or .env), starts a janitor and three
-peons, sends tasks, shows them drain, prints the board, and stops everything it started.
+other WK_DB_* settings come from the environment or .env; if no server answers there, a
+throw-away private one), starts a janitor and three peons, sends tasks, shows them drain,
+prints the board, and stops everything it started.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from demo.database import NoServer, demo_database
 from demo.highlights import SCHEDULED_TASK, Sent, highlights
 from demo.tasks import app
 from workcraft.cli.render import board_view
@@ -69,6 +71,12 @@ def demo_tasks() -> list[TaskSpec]:
     ]
     # Arguments that do not fit the function: INVALID, and the peons carry on.
     tasks.append(TaskSpec("resize_image", ["no-width.jpg"]))
+    tasks.append(TaskSpec("crunch_numbers", [500]))
+    tasks.append(TaskSpec("build_report", ["q3"]))
+    tasks.append(TaskSpec("nightly_digest", delay=60))
+    tasks += [
+        TaskSpec("sync_account", ["acct-42", part], concurrency_key="acct-42") for part in range(4)
+    ]
     # Sent last, taken first.
     tasks.append(TaskSpec("page_oncall", ["db-latency"], priority=-10))
     return tasks
@@ -106,7 +114,16 @@ def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
 
 def main() -> int:
     console = Console()
-    config = get_db_config(database=os.environ.get("WK_DEMO_DB_NAME", "workcraft_demo"))
+    wanted = get_db_config(database=os.environ.get("WK_DEMO_DB_NAME", "workcraft_demo"))
+    try:
+        with demo_database(wanted, console) as (config, kept):
+            return run_demo(console, config, kept)
+    except NoServer as exc:
+        console.print(f"[red]workcraft demo: {exc}[/]", soft_wrap=True)
+        return 1
+
+
+def run_demo(console: Console, config: DBConfig, kept: bool) -> int:
     settings = Settings(**DEMO_SETTINGS)  # type: ignore[arg-type]
     setup_database_tables(config, drop_tables=True)
     console.print(f"[bold]workcraft demo[/] - tables ready in {config.describe()}")
@@ -135,14 +152,20 @@ def main() -> int:
     try:
         tasks = demo_tasks()
         ids = app.send_tasks_sync(tasks, db_config=config)
+        by_name = {task.task_name: task_id for task, task_id in zip(tasks, ids, strict=True)}
         sent = Sent(
             images=ids[:IMAGES],
             urgent=ids[-1],
-            delayed=next(i for i, t in zip(ids, tasks, strict=True) if t.delay),
+            delayed=by_name["send_reminder"],
             delay=DELAY,
+            timed_out=by_name["crunch_numbers"],
+            cancelled_pending=by_name["nightly_digest"],
+            cancelled_running=by_name["build_report"],
+            accounts=[i for t, i in zip(tasks, ids, strict=True) if t.concurrency_key],
         )
         console.print(f"sent {len(tasks)} tasks")
-        finished = drain(console, config, settings, len(tasks))
+        app.cancel_task_sync(sent.cancelled_pending, config)  # PENDING: CANCELLED at once
+        finished = drain(console, config, settings, len(tasks), sent.cancelled_running)
     finally:
         stop_all(processes)
     with Store(config, name="demo") as store:
@@ -164,20 +187,32 @@ def main() -> int:
     app.close()
     console.print(
         f"[green]done[/]: {board.total('SUCCESS')} runs succeeded, {board.total('FAILURE')} "
-        f"failed (the retried ones ran again), {board.total('INVALID')} invalid. "
-        "Open the tables in any MySQL GUI: "
-        f"{config.database}.bountyboard / peon / logs"
+        f"failed (the retried ones ran again), {board.total('INVALID')} invalid, "
+        f"{board.total('CANCELLED')} cancelled. "
+        + (
+            f"Open the tables in any MySQL GUI: {config.database}.bountyboard / peon / logs"
+            if kept
+            else "The throw-away server and its tables are gone now."
+        )
     )
     return 0
 
 
-def drain(console: Console, config: DBConfig, settings: Settings, total: int) -> bool:
-    """Until every task sent is finished and the schedule has run a few times."""
+def drain(
+    console: Console, config: DBConfig, settings: Settings, total: int, to_cancel: str
+) -> bool:
+    """Until every task sent is finished and the schedule has run a few times; ``to_cancel``
+    is cancelled once it runs (its peon sees the request at its next heartbeat)."""
     columns = (TextColumn("draining"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     deadline = time.monotonic() + TIMEOUT_SECONDS
+    cancelled = False
     with Store(config, name="demo") as store, Progress(*columns, console=console) as progress:
         bar = progress.add_task("tasks", total=total)
         while time.monotonic() < deadline:
+            if not cancelled:
+                task = app.get_task_sync(to_cancel, config)
+                if task is not None and task.status == "RUNNING":
+                    cancelled = app.cancel_task_sync(to_cancel, config)
             board = snapshot(store, settings, log_lines=0)
             scheduled = board.total_of(SCHEDULED_TASK)
             progress.update(bar, completed=min(total, total + scheduled - board.unfinished))

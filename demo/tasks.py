@@ -53,3 +53,33 @@ def send_reminder(user: str) -> str:
 def sweep_carts() -> str:
     """A recurring schedule: the janitor enqueues it every 2 seconds."""
     return "abandoned carts swept"
+
+
+@app.task("crunch_numbers", timeout=1)
+def crunch_numbers(rounds: int) -> int:
+    """Works for 5 s with timeout=1: the peon stops it after 1 s, FAILURE with TaskTimeout."""
+    total = 0
+    for i in range(rounds):
+        total += i
+        time.sleep(0.01)
+    return total
+
+
+@app.task("build_report")
+async def build_report(name: str) -> str:
+    """Takes a minute; the demo cancels it while it runs (asyncio cancels it: CANCELLED)."""
+    await asyncio.sleep(60)
+    return f"report {name} built"
+
+
+@app.task("nightly_digest")
+def nightly_digest() -> str:
+    """Sent with delay=60 and cancelled at once: it never runs."""
+    return "digest sent"
+
+
+@app.task("sync_account")
+def sync_account(account: str, part: int) -> str:
+    """Sent with concurrency_key=account: never two parts of one account at once."""
+    time.sleep(0.2)
+    return f"{account} part {part} synced"

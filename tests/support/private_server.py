@@ -2,8 +2,9 @@
 
 It runs on a free port with its own temporary data directory, never the shared server.
 Data directories are initialised once per session into a template and copied per server,
-so starting one costs well under a second. ``bench`` starts its throw-away server with
-this module too.
+so starting one costs well under a second. ``throwaway_server()`` starts one from an empty
+data directory instead: ``bench`` (to read a server's global counters undisturbed) and the
+demo (on a machine where no server answers) use it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import mysql.connector
@@ -166,3 +168,33 @@ class PrivateServer:
         self.kill()
         with contextlib.suppress(OSError):
             shutil.rmtree(self.workdir)
+
+
+class ServerUnavailable(RuntimeError):
+    """No server binary here, or it did not start (the message says which)."""
+
+
+@contextlib.contextmanager
+def throwaway_server(timeout: float = 60) -> Iterator[DBConfig]:
+    """Start a server with an empty data directory; stop it and delete everything at the end.
+
+    Yields a config for root over TCP (database name ``workcraft``; callers replace it)."""
+    workdir = Path(tempfile.mkdtemp(prefix="wk-throwaway-mariadb-"))
+    datadir = workdir / "data"
+    try:
+        try:
+            find_server_binary()
+            init_datadir(datadir)
+        except (RuntimeError, OSError) as exc:
+            raise ServerUnavailable(str(exc)) from None
+        server = PrivateServer(datadir, workdir=workdir)  # datadir exists: no copy
+        try:
+            server.start(timeout=timeout)
+        except RuntimeError as exc:
+            raise ServerUnavailable(str(exc)) from None
+        try:
+            yield server.config()
+        finally:
+            server.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
