@@ -2,8 +2,9 @@
 ``workcraft.store.Store`` and the named queries, for a registered peon row: ``claim_select``
 (locks the oldest row, SKIP LOCKED), ``update_peon_state`` (the peon row's new state, which
 also proves ownership), ``claim_mark``, COMMIT -- the statements of ``Peon._sync`` with
-nothing to complete. With 1k, 100k and 1M PENDING rows, and with 1M finished (SUCCESS) rows
-next to 1k PENDING. Reported as p50/p99 and as a ratio to the 1k case.
+nothing to complete. With 1k, 100k and 1M PENDING rows, with 1M finished (SUCCESS) rows
+next to 1k PENDING, and with 1M PENDING rows scheduled for later (``run_at`` in a year)
+next to 1k due ones. Reported as p50/p99 and as a ratio to the 1k case.
 
 Each case has a database of its own (``wkbench_backlog_<case>``), loaded up front with
 multi-row INSERTs of 5,000 rows per statement (ids and created_at ascending, as enqueues
@@ -43,6 +44,12 @@ PENDING_INSERT = (
     "INSERT INTO bountyboard (id, task_name, queue, payload, created_at) "
     "VALUES (%s, %s, %s, %s, %s)"
 )
+SCHEDULED_INSERT = (
+    "INSERT INTO bountyboard (id, task_name, queue, payload, created_at, run_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s)"
+)
+# Scheduled rows are due a year after "now": never claimable during the run.
+LATER = dt.timedelta(days=365)
 FINISHED_INSERT = (
     "INSERT INTO bountyboard (id, task_name, queue, payload, created_at, status, result, "
     "worker_id, attempt, started_at, finished_at) "
@@ -65,8 +72,9 @@ class Loader:
             keys.append((str(uuid.UUID(int=self.seq)), created))
         return keys
 
-    def add(self, count: int, finished: bool = False) -> float:
-        """Insert ``count`` rows; returns the seconds it took."""
+    def add(self, count: int, finished: bool = False, scheduled: bool = False) -> float:
+        """Insert ``count`` rows (PENDING and due, finished, or PENDING and due a year from
+        now); returns the seconds it took."""
         started = time.perf_counter()
         conn = db.connect(self.config)
         cur = conn.cursor()
@@ -80,6 +88,10 @@ class Loader:
                         for key, at in keys
                     ]
                     cur.executemany(FINISHED_INSERT, rows)  # one multi-row INSERT
+                elif scheduled:
+                    later = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + LATER
+                    rows = [(key, TASK_NAME, QUEUE, PAYLOAD, at, later) for key, at in keys]
+                    cur.executemany(SCHEDULED_INSERT, rows)
                 else:
                     rows = [(key, TASK_NAME, QUEUE, PAYLOAD, at) for key, at in keys]
                     cur.executemany(PENDING_INSERT, rows)
@@ -149,20 +161,20 @@ def _status_counts(config: DBConfig) -> dict[str, int]:
     return counts
 
 
-def _label(pending: int, finished: int = 0) -> str:
-    def short(n: int) -> str:
-        return f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1_000}k"
-
-    text = f"{short(pending)} PENDING"
-    return f"{text} + {short(finished)} SUCCESS" if finished else text
+def _short(n: int) -> str:
+    return f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1_000}k"
 
 
-def _cases(ctx: Context) -> list[tuple[str, int, int]]:
-    """(label, pending, finished) per case; the first is the reference."""
+def _cases(ctx: Context) -> list[tuple[str, int, int, int]]:
+    """(label, pending, finished, scheduled later) per case; the first is the reference."""
     pending = ctx.sizes.backlog_pending
-    cases = [(_label(n), n, 0) for n in pending]
+    cases = [(f"{_short(n)} PENDING", n, 0, 0) for n in pending]
     finished = ctx.sizes.backlog_finished
-    cases.append((_label(pending[0], finished), pending[0], finished))
+    label = f"{_short(pending[0])} PENDING + {_short(finished)} SUCCESS"
+    cases.append((label, pending[0], finished, 0))
+    scheduled = ctx.sizes.backlog_scheduled
+    label = f"{_short(pending[0])} PENDING + {_short(scheduled)} scheduled later"
+    cases.append((label, pending[0], 0, scheduled))
     return cases
 
 
@@ -179,10 +191,11 @@ def run(ctx: Context) -> dict[str, Any]:
     cases = _cases(ctx)
     loaded: list[tuple[DBConfig, float]] = []
     with contextlib.ExitStack() as stack:
-        for number, (label, pending, finished) in enumerate(cases):
+        for number, (label, pending, finished, scheduled) in enumerate(cases):
             config = stack.enter_context(db.workcraft_database(f"{DATABASE}_{number}"))
             loader = Loader(config)
             seconds = loader.add(finished, finished=True) if finished else 0.0
+            seconds += loader.add(scheduled, scheduled=True) if scheduled else 0.0
             seconds += loader.add(pending)
             ctx.note(f"backlog: loaded {label} in {seconds:.1f} s")
             loaded.append((config, seconds))
@@ -193,7 +206,7 @@ def run(ctx: Context) -> dict[str, Any]:
         _sample_round_robin(claimers, WARMUP_CLAIMS)
         samples = _sample_round_robin(claimers, ctx.sizes.backlog_samples)
         results: list[dict[str, Any]] = []
-        for (label, _, _), (config, seconds), times in zip(cases, loaded, samples, strict=True):
+        for (label, *_), (config, seconds), times in zip(cases, loaded, samples, strict=True):
             results.append(
                 {
                     "case": label,

@@ -28,8 +28,10 @@ class Sizes:
     enqueue_batch: int = 1_000
     latency_samples: int = 50
     latency_intervals: tuple[float, ...] = (0.05, 1.0)
+    delayed_samples: int = 20
     backlog_pending: tuple[int, ...] = (1_000, 100_000, 1_000_000)
     backlog_finished: int = 1_000_000
+    backlog_scheduled: int = 1_000_000
     backlog_samples: int = 200
     idle_seconds: float = 10.0
     peer_workers: int = 4
@@ -41,8 +43,10 @@ class Sizes:
             enqueue_single=1_000,
             enqueue_bulk=5_000,
             latency_samples=15,
+            delayed_samples=8,
             backlog_pending=(1_000, 50_000, 100_000),
             backlog_finished=100_000,
+            backlog_scheduled=100_000,
             backlog_samples=100,
             idle_seconds=5.0,
         )

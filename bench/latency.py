@@ -96,7 +96,55 @@ def measure(ctx: Context, config: DBConfig, interval: float) -> dict[str, Any]:
     return result
 
 
+def measure_delayed(ctx: Context, config: DBConfig, interval: float) -> dict[str, Any]:
+    """Delayed tasks (``run_at``) due at moments spread over a few polling cycles: how long
+    after its ``run_at`` each one started. An idle peon sees a due task at its next poll, so
+    the bound is one polling interval plus the pickup work."""
+    samples = ctx.sizes.delayed_samples
+    settings = write_settings(
+        ctx.workdir,
+        DEFAULTS,
+        name=f"delayed-{interval:g}",
+        DB_POLLING_INTERVAL=interval,
+        DB_PEON_HEARTBEAT_INTERVAL=HEARTBEAT,
+    )
+    worker_id = f"bench-delayed-{interval:g}"
+    lateness: list[float] = []
+    with ctx.processes(f"delayed-{interval:g}", config) as group:
+        group.peon(worker_id, *peon_flags(settings, log_level=ctx.peon_log_level), name="peon")
+        wait_until(lambda: _peon_idle(config, worker_id), 30, "the peon to be IDLE")
+        first = time.time() + 2
+        # Due moments 0.37 intervals apart: every phase of the peon's polling cycle is hit.
+        due = [first + i * 0.37 * interval for i in range(samples)]
+        ids = [
+            app.send_task_sync(
+                "clock",
+                run_at=dt.datetime.fromtimestamp(at, dt.timezone.utc),
+                db_config=config,
+            )
+            for at in due
+        ]
+        for task_id, at in zip(ids, due, strict=True):
+            task = app.wait_for_task_sync(task_id, db_config=config, timeout=60)
+            if task.status.value != "SUCCESS":
+                raise RuntimeError(f"delayed clock task ended {task.status}: {task.result!r}")
+            lateness.append(float(task.result) - at)
+        group.check_alive()
+    app.close()
+    if min(lateness) < 0:
+        raise RuntimeError(f"a delayed task started {-min(lateness):.3f} s before its run_at")
+    result = {"polling_interval": interval, **summary_ms(lateness)}
+    result["max_ms"] = round(max(lateness) * 1000, 1)
+    result["bound_ms"] = round(interval * 1000 + 50, 1)
+    ctx.note(
+        f"delayed pickup at {interval:g} s polling: started after run_at by p50 "
+        f"{result['p50_ms']:.1f} ms, max {result['max_ms']:.1f} ms (bound: one interval)"
+    )
+    return result
+
+
 def run(ctx: Context) -> dict[str, Any]:
     with db.workcraft_database(DATABASE) as config:
         cases = [measure(ctx, config, interval) for interval in ctx.sizes.latency_intervals]
-    return {"heartbeat": HEARTBEAT, "cases": cases}
+        delayed = [measure_delayed(ctx, config, interval) for interval in (1.0,)]
+    return {"heartbeat": HEARTBEAT, "cases": cases, "delayed": delayed}

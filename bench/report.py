@@ -102,11 +102,23 @@ def targets_for(results: dict[str, Any]) -> list[Target]:
                     note="<= interval / 2 + 10 ms",
                 )
             )
+        for case in latency.get("delayed", []):
+            targets.append(
+                Target(
+                    f"delayed task start after run_at, max, {case['polling_interval']:g} s polling",
+                    case["max_ms"],
+                    case["bound_ms"],
+                    higher_is_better=False,
+                    unit="ms",
+                    note="within one polling interval",
+                )
+            )
     backlog = results.get("backlog")
     if _ok(backlog):
-        # The largest PENDING backlog, and the finished rows beside a small one.
+        # The largest PENDING backlog, the finished rows and the rows scheduled for later
+        # beside a small one.
         reference = backlog["cases"][0]["case"]
-        for case in backlog["cases"][-2:]:
+        for case in backlog["cases"][-3:]:
             targets.append(
                 Target(
                     f"claim p50, {case['case']} / {reference}",
@@ -243,6 +255,15 @@ def _latency_rows(latency: dict[str, Any], _results: dict[str, Any]) -> list[lis
             "",
         ]
         for case in latency["cases"]
+    ] + [
+        [
+            "delayed",
+            f"run_at reached, idle peon, {case['polling_interval']:g} s polling, n={case['n']}",
+            f"started p50 {_fmt(case['p50_ms'])} / max {_fmt(case['max_ms'])} ms later",
+            f"bound {_fmt(case['bound_ms'])} ms",
+            "",
+        ]
+        for case in latency.get("delayed", [])
     ]
 
 
