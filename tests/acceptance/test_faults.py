@@ -213,7 +213,7 @@ def wait_for_successes(
 
 
 # What a peon / a janitor logs once its signal handlers are installed.
-READY_MARKS = ("ready: queues", "started; contending")
+READY_MARKS = ("ready: queues", "contending for")
 
 
 def stop_and_expect_zero(procs: list[Proc], timeout: float = 30) -> None:

@@ -262,7 +262,7 @@ def test_one_leader_among_three_and_failover_after_kill9(procs: ProcGroup, sql: 
     assert leader in janitors
     # All three are up and contending (each has logged its start) for a few retry rounds.
     wait_until(
-        lambda: all("started; contending" in proc.stderr for proc in janitors.values()),
+        lambda: all("contending for" in proc.stderr for proc in janitors.values()),
         STARTUP,
         lambda: f"every janitor to start\n{procs.describe()}",
     )
@@ -299,7 +299,7 @@ def test_killed_lock_connection_stops_the_leader(
     janitors = {name: procs.janitor(name) for name in ("jan-x", "jan-y", "jan-z")}
     (leader,) = wait_for_leader(sql, procs)
     wait_until(
-        lambda: all("started; contending" in proc.stderr for proc in janitors.values()),
+        lambda: all("contending for" in proc.stderr for proc in janitors.values()),
         STARTUP,
         lambda: f"every janitor to start\n{procs.describe()}",
     )
@@ -464,7 +464,7 @@ def test_a_frozen_leader_loses_its_lock_within_the_session_timeout(
     janitors = {name: procs.janitor(name) for name in ("jan-f", "jan-g")}
     (leader,) = wait_for_leader(sql, procs)
     wait_until(
-        lambda: all("started; contending" in proc.stderr for proc in janitors.values()),
+        lambda: all("contending for" in proc.stderr for proc in janitors.values()),
         STARTUP,
         lambda: f"every janitor to start\n{procs.describe()}",
     )

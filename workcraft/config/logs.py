@@ -97,6 +97,15 @@ class _LazyFlushStream(logging.StreamHandler):  # type: ignore[type-arg]
             self.handleError(record)
 
 
+class _OverrunFilter(logging.Filter):
+    """Drops APScheduler's "skipped: maximum number of running instances reached": a sweep
+    that outlasts its interval (a big backlog, a slow server) runs again as soon as it ends
+    (jobs are coalesced), which is what we want, not something to warn about each tick."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
 def configure_logging(fmt: str = "rich", level: str = "INFO") -> None:
     """Configure the ``workcraft`` logger tree (and the root, for task code that logs)."""
     handler: logging.Handler
@@ -123,4 +132,7 @@ def configure_logging(fmt: str = "rich", level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # APScheduler logs every job run at INFO; keep it to warnings.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _OverrunFilter) for f in scheduler_log.filters):
+        scheduler_log.addFilter(_OverrunFilter())
     logging.getLogger("mysql.connector").setLevel(logging.WARNING)
