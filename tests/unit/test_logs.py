@@ -1,0 +1,30 @@
+"""Logging set-up: what reaches people and what does not."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from workcraft.config.logs import configure_logging
+
+
+def test_a_sweep_outlasting_its_interval_is_not_a_warning_per_tick(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("plain", "INFO")
+    scheduler = logging.getLogger("apscheduler.scheduler")
+    scheduler.warning(
+        'Execution of job "Janitor.run_sweep" skipped: maximum number of running instances '
+        "reached (1)"
+    )
+    scheduler.warning("a scheduler warning worth reading")
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.flush()  # waits for the background writer
+    err = capsys.readouterr().err
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    assert "maximum number of running instances" not in err
+    assert "a scheduler warning worth reading" in err
