@@ -102,3 +102,59 @@ WHERE id = %(id)s AND status IN ('FAILURE', 'INVALID', 'CANCELLED')
 -- throughput_since --
 -- Finished runs per minute for the chart (kept by the counters sweep; a day at most).
 SELECT minute, status, n FROM throughput WHERE minute >= %(since)s ORDER BY minute
+
+-- list_tasks_window --
+-- A filtered search that stays bounded: the inner range reads at most %(window)s entries of
+-- ix_bountyboard_status_created backwards from the keyset cursor, index only (status,
+-- created_at, id), and only those rows are fetched by primary key and checked against the
+-- filters. A rare match in a table of millions costs one window per page, never a scan; the
+-- caller goes on below task_window_end.
+SELECT b.id, b.status, b.task_name, b.queue, b.worker_id, b.created_at, b.started_at,
+       b.finished_at, b.run_at, b.priority, b.retry_count, b.retry_limit, b.attempt
+FROM (
+  SELECT id FROM bountyboard
+  WHERE status = %(status)s
+    AND created_at >= %(since)s
+    AND (created_at < %(before_at)s OR (created_at = %(before_at)s AND id < %(before_id)s))
+  ORDER BY created_at DESC, id DESC
+  LIMIT %(window)s
+) recent
+JOIN bountyboard b ON b.id = recent.id
+WHERE (%(queue)s IS NULL OR b.queue = %(queue)s)
+  AND (%(name)s IS NULL OR b.task_name = %(name)s)
+  AND (%(peon)s IS NULL OR b.worker_id = %(peon)s)
+  AND (%(text)s IS NULL OR b.id = %(text)s
+       OR JSON_SEARCH(b.payload, 'one', %(pattern)s) IS NOT NULL)
+ORDER BY b.created_at DESC, b.id DESC
+LIMIT %(limit)s
+
+-- task_window_end --
+-- The last (oldest) entry a list_tasks_window read, or nothing when the window reached the
+-- end of the status: the same range on ix_bountyboard_status_created, index only.
+SELECT created_at, id FROM bountyboard
+WHERE status = %(status)s
+  AND created_at >= %(since)s
+  AND (created_at < %(before_at)s OR (created_at = %(before_at)s AND id < %(before_id)s))
+ORDER BY created_at DESC, id DESC
+LIMIT 1 OFFSET %(offset)s
+
+-- task_by_id --
+-- Search by id: the primary key, whatever the table holds.
+SELECT id, status, task_name, queue, worker_id, created_at, started_at, finished_at,
+       run_at, priority, retry_count, retry_limit, attempt
+FROM bountyboard WHERE id = %(id)s
+
+-- logs_before --
+-- The janitor's log, newest first, a page at a time: a backward range on the primary key.
+SELECT id, message, created_at, task_id FROM logs
+WHERE id < %(before)s
+ORDER BY id DESC
+LIMIT %(limit)s
+
+-- schedule_list --
+-- Recurring schedules for the dashboard: one row per schedule, a small table.
+SELECT name, task_name, cron, every_seconds, payload, queue, priority, next_run_at,
+       last_run_at, last_task_id, active, seen_at, created_at
+FROM schedules
+ORDER BY name
+LIMIT %(limit)s
