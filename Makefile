@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,web]'
 	@$(BIN)/pip install --quiet -e '.[drivers]' 2>/dev/null || echo "note: mysqlclient did not build (apt-get install libmariadb-dev pkg-config); its connection= test will be skipped"
 	touch $(STAMP)
 
@@ -52,7 +52,7 @@ demo: install db-up
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -e '.[dev,web,bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP) db-up
