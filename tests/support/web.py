@@ -8,9 +8,13 @@ the test knows; the library's own queries are what is under test.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import dataclasses
 import json
 import re
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from html import unescape
@@ -18,7 +22,10 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from tests.support.net import free_port
+from tests.support.procs import Proc, ProcGroup
 from tests.support.sql import Sql
+from tests.support.waiting import wait_until
 from workcraft.config.settings import Settings
 from workcraft.data import Database
 from workcraft.db import DBConfig
@@ -115,3 +122,51 @@ def post(client: TestClient, path: str, token: str | None, **fields: str) -> Any
 def text_of(page: str) -> str:
     """The words of a page, tags removed and white space folded: for "the page says X"."""
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+# -- the real process ---------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class WebServer:
+    proc: Proc
+    url: str  # http://127.0.0.1:PORT, without a trailing slash
+
+
+def start_web(
+    procs: ProcGroup, *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> WebServer:
+    """``workcraft web`` on a free port with ``args``; returns once /healthz answers."""
+    port = free_port()
+    proc = procs.workcraft(
+        "web",
+        f"--port={port}",
+        "--log-format=plain",
+        *args,
+        name=f"web-{port}",
+        env={**procs.env(), **(env or {})},
+    )
+    server = WebServer(proc, f"http://127.0.0.1:{port}")
+
+    def healthy() -> bool:
+        if not proc.alive():
+            raise AssertionError(f"workcraft web exited early\n{proc.describe()}")
+        try:
+            return fetch(server, "/healthz", auth=None)[0] == 200
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    wait_until(healthy, timeout, "workcraft web to answer /healthz", proc.describe, 0.1)
+    return server
+
+
+def fetch(server: WebServer, path: str, auth: tuple[str, str] | None = None) -> tuple[int, str]:
+    """GET ``path``: (status, body), whatever the status."""
+    request = urllib.request.Request(server.url + path)
+    if auth is not None:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return int(answer.status), answer.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        with error:
+            return int(error.code), error.read().decode("utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from typing import Any
 
 import click
@@ -79,6 +80,10 @@ def _serve(db: Database, settings: Settings, options: WebOptions) -> None:
         ", arguments hidden" if options.hide_args else "",
         db.describe(),
     )
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully: a
+    # SIGTERM is then a clean exit (0), as for peons and janitors. One before uvicorn has
+    # taken over stops the command at once, the same way.
+    signal.signal(signal.SIGTERM, _stopped)
     # log_config=None: uvicorn's loggers go through workcraft's logging setup.
     uvicorn.run(
         app,
@@ -89,3 +94,7 @@ def _serve(db: Database, settings: Settings, options: WebOptions) -> None:
         server_header=False,
         proxy_headers=False,
     )
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(0)

@@ -12,8 +12,8 @@ from typing import Any
 
 # Bottom to top in each bar.
 STACK = ("SUCCESS", "FAILURE", "INVALID", "CANCELLED")
-WIDTH, HEIGHT = 720, 180
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 22  # room for the axis labels
+WIDTH, HEIGHT = 1200, 200
+LEFT, RIGHT, TOP, BOTTOM = 48, 8, 10, 24  # room for the axis labels
 LABEL_EVERY = 15  # minutes between time labels
 
 

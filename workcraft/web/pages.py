@@ -172,8 +172,18 @@ def task(request: Request) -> Response:
         or detail["will_retry"]
         or (status == "RUNNING" and not detail["cancel_requested"]),
         "done": _done(request),
+        "waited": _between(detail["run_at"], detail["started_at"]),
+        "ran_for": _between(detail["started_at"], detail["finished_at"]),
     }
     return render(request, "task.html", context)
+
+
+def _between(start: str | None, end: str | None) -> float | None:
+    """Seconds from one ISO time of a task's detail to another (None if either is not)."""
+    if not start or not end:
+        return None
+    seconds = (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)).total_seconds()
+    return seconds if seconds >= 0 else None
 
 
 def queues(request: Request) -> Response:
