@@ -103,3 +103,21 @@ def test_task_list_reads_index_ranges(
         assert "data-task-id" in page.text
     assert sent
     assert scans_of_bountyboard(filled, sent) == {}
+
+
+def test_a_backlog_beyond_the_cap_is_counted_in_a_bounded_read(
+    db_config: DBConfig, filled: Sql, sent: Sent
+) -> None:
+    """1,000 PENDING and 400 retries waiting, cap 300: each count reads 300 entries and
+    the board says so; below the cap the counts are exact."""
+    with Database(db_config).store("status") as store:
+        capped = snapshot(store, Settings(), cap=300)
+        exact = snapshot(store, Settings())
+    assert capped.total("PENDING") == 300 and capped.capped
+    assert capped.retries_waiting == 300
+    assert exact.total("PENDING") == 1000 and not exact.capped
+    assert exact.retries_waiting == 400
+    assert exact.total("RUNNING") == capped.total("RUNNING") == 20
+    names = {name for name, _, _ in sent}
+    assert {"live_counts_capped", "retries_waiting_capped", "live_counts"} <= names
+    assert scans_of_bountyboard(filled, sent) == {}

@@ -20,12 +20,21 @@ class BoardQueries:
         self._cur = cur
 
     def live_counts(self, cap: int) -> list[dict[str, Any]]:
-        """``{queue, task_name, status, n}`` for PENDING and RUNNING (each side reads at
-        most ``cap`` rows)."""
-        return self._cur.fetch_all("live_counts", {"cap": cap})
+        """``{queue, task_name, status, n}`` for PENDING and RUNNING: exact below ``cap``
+        tasks of a status, else counted among ``cap`` of them (the board says "at least")."""
+        rows: list[dict[str, Any]] = []
+        for status in ("PENDING", "RUNNING"):
+            params = {"status": status, "cap": cap, "offset": cap - 1}
+            over = self._cur.fetch_value("live_beyond_cap", params) is not None
+            rows += self._cur.fetch_all("live_counts_capped" if over else "live_counts", params)
+        return rows
 
     def retries_waiting(self, max_crashes: int, cap: int) -> list[dict[str, Any]]:
-        return self._cur.fetch_all("retries_waiting", {"max_crashes": max_crashes, "cap": cap})
+        """``{queue, task_name, n}`` of failures waiting for a retry, capped like
+        ``live_counts``."""
+        params = {"max_crashes": max_crashes, "cap": cap, "offset": cap - 1}
+        over = self._cur.fetch_value("retries_beyond_cap", params) is not None
+        return self._cur.fetch_all("retries_waiting_capped" if over else "retries_waiting", params)
 
     def totals(self) -> list[dict[str, Any]]:
         return self._cur.fetch_all("task_totals")

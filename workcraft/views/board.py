@@ -75,7 +75,9 @@ class Board:
 
     @property
     def capped(self) -> bool:
-        return any(q.pending >= self.cap for q in self.queues)
+        """More PENDING tasks than the cap: every PENDING count is a lower bound (the cap
+        applies to the status as a whole, so no single queue need reach it)."""
+        return self.total("PENDING") >= self.cap
 
     def live_peons(self) -> list[dict[str, Any]]:
         return [p for p in self.peons if p["live"]]

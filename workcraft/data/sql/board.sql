@@ -3,17 +3,40 @@
 -- finished totals come from task_totals, which the janitor keeps).
 
 -- live_counts --
--- PENDING and RUNNING tasks per queue and name. Each side reads at most %(cap)s index
--- entries, so a huge backlog costs a bounded read (the caller shows "at least").
-SELECT queue, task_name, status, COUNT(*) AS n FROM (
-  (SELECT queue, task_name, status FROM bountyboard WHERE status = 'PENDING' LIMIT %(cap)s)
-  UNION ALL
-  (SELECT queue, task_name, status FROM bountyboard WHERE status = 'RUNNING' LIMIT %(cap)s)
+-- PENDING or RUNNING tasks of one status per queue and name: index only on
+-- ix_bountyboard_live, read in its (queue, task_name) order, so no temporary table. Run once
+-- live_beyond_cap found fewer than the cap; a bigger backlog is counted by live_counts_capped.
+SELECT queue, task_name, %(status)s AS status, COUNT(*) AS n FROM bountyboard
+WHERE status = %(status)s
+GROUP BY queue, task_name
+
+-- live_beyond_cap --
+-- Whether a status has more than %(offset)s tasks: at most that many entries of an index
+-- that starts with status, index only, nothing kept.
+SELECT 1 FROM bountyboard WHERE status = %(status)s LIMIT 1 OFFSET %(offset)s
+
+-- live_counts_capped --
+-- A backlog beyond the cap: per queue and name among the first %(cap)s entries only (the
+-- caller shows "at least"), so a huge one costs a bounded read.
+SELECT queue, task_name, %(status)s AS status, COUNT(*) AS n FROM (
+  SELECT queue, task_name FROM bountyboard WHERE status = %(status)s LIMIT %(cap)s
 ) live
-GROUP BY queue, task_name, status
+GROUP BY queue, task_name
 
 -- retries_waiting --
--- FAILURE rows the janitor will still reopen: a range on ix_bountyboard_retry.
+-- FAILURE rows the janitor will still reopen, per queue and name: index only on
+-- ix_bountyboard_retry_waiting (only those rows have retry_pending_since). Run once
+-- retries_beyond_cap found fewer than the cap.
+SELECT queue, task_name, COUNT(*) AS n FROM bountyboard
+WHERE retry_pending_since IS NOT NULL AND crash_count < %(max_crashes)s
+GROUP BY queue, task_name
+
+-- retries_beyond_cap --
+SELECT 1 FROM bountyboard
+WHERE retry_pending_since IS NOT NULL AND crash_count < %(max_crashes)s
+LIMIT 1 OFFSET %(offset)s
+
+-- retries_waiting_capped --
 SELECT queue, task_name, COUNT(*) AS n FROM (
   SELECT queue, task_name FROM bountyboard
   WHERE retry_pending_since IS NOT NULL AND crash_count < %(max_crashes)s
