@@ -168,7 +168,24 @@ def main() -> int:
         "Open the tables in any MySQL GUI: "
         f"{config.database}.bountyboard / peon / logs"
     )
+    console.print(
+        f"Dashboard: run `{_workcraft_command()} web --db-name {config.database}` and open "
+        "http://127.0.0.1:8700/ (the web extra; make install installs it)",
+        markup=False,
+        highlight=False,
+    )
     return 0
+
+
+def _workcraft_command() -> str:
+    """The ``workcraft`` script next to this Python (``.venv/bin/workcraft`` for make demo)."""
+    script = Path(sys.executable).parent / "workcraft"
+    if not script.exists():
+        return "workcraft"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 def drain(console: Console, config: DBConfig, settings: Settings, total: int) -> bool:

@@ -5,10 +5,12 @@ does not answer."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.net import free_port
+from tests.support.procs import REPO_ROOT
 from tests.support.sql import Sql
 from tests.support.web import add_peon, add_task, dashboard
 from workcraft.db import DBConfig
@@ -87,3 +89,24 @@ def test_healthz_and_metrics_say_503_when_the_database_does_not_answer(
     assert health.status_code == 503 and health.text == "database unavailable\n"
     assert metrics.status_code == 503 and metrics.text.startswith("# workcraft: database")
     assert page.status_code == 503 and "Database error" in page.text
+
+
+def test_the_readme_names_exactly_the_metrics_served(db_config: DBConfig, sql: Sql) -> None:
+    """The README's metric table and alert rules use the names /metrics serves."""
+    add_task(sql, status="FAILURE", retry_on_failure=True)
+    add_task(sql)
+    sql.run(
+        "INSERT INTO task_totals (queue, task_name, status, total) VALUES ('q', 'j', 'SUCCESS', 1)"
+    )
+    sql.run(
+        "INSERT INTO janitor_state (name, holder, at, duration_s) VALUES ('leader', 'j', NOW(6),"
+        " NULL), ('sweep:totals', NULL, NOW(6), 0.1)"
+    )
+    with dashboard(db_config) as client:
+        served = {name for name, _ in scrape(client.get("/metrics").text)}
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Dashboard and metrics", 1)[1].split("\n## ", 1)[0]
+    table = set(re.findall(r"^\| `(workcraft_[a-z_]+)` \|", section, re.MULTILINE))
+    rules = section.split("groups:", 1)[1]
+    assert table == served
+    assert set(re.findall(r"workcraft_[a-z_]+", rules)) <= served
