@@ -6,21 +6,26 @@ STAMP := $(VENV)/.installed
 # Tests run in parallel, one database per pytest-xdist worker.
 TEST_WORKERS ?= 4
 
-.PHONY: install test test-fast test-unit test-integration test-acceptance lint format demo bench clean db-up
+.PHONY: install test test-fast test-unit test-integration test-acceptance lint format demo bench clean db-up apt-deps
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,web]'
 	@$(BIN)/pip install --quiet -e '.[drivers]' 2>/dev/null || echo "note: mysqlclient did not build (apt-get install libmariadb-dev pkg-config); its connection= test will be skipped"
 	touch $(STAMP)
 
 db-up:
 	@sh scripts/ensure-mariadb.sh
 
-test: install db-up
+# Chromium and its driver for the dashboard's browser tests (and the MariaDB headers):
+# installed when missing and apt-get can; otherwise those tests say why they skip.
+apt-deps:
+	@sh scripts/ensure-apt-packages.sh || echo "note: could not install the Debian packages (not root?); browser tests will be skipped"
+
+test: install db-up apt-deps
 	$(BIN)/pytest -n $(TEST_WORKERS) --durations=10
 
 test-fast: install db-up
@@ -33,7 +38,7 @@ test-unit: install
 test-integration: install db-up
 	$(BIN)/pytest -n $(TEST_WORKERS) tests/integration
 
-test-acceptance: install db-up
+test-acceptance: install db-up apt-deps
 	$(BIN)/pytest -n $(TEST_WORKERS) tests/acceptance
 
 lint: install
@@ -57,7 +62,7 @@ soak: install db-up
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -e '.[dev,web,bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP) db-up

@@ -35,6 +35,8 @@ class Sizes:
     backlog_samples: int = 200
     idle_seconds: float = 10.0
     peer_workers: int = 4
+    dashboard_rows: int = 1_000_000
+    dashboard_samples: int = 15
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -49,6 +51,8 @@ class Sizes:
             backlog_scheduled=100_000,
             backlog_samples=100,
             idle_seconds=5.0,
+            dashboard_rows=100_000,
+            dashboard_samples=7,
         )
 
 

@@ -142,6 +142,18 @@ def targets_for(results: dict[str, Any]) -> list[Target]:
         targets.append(
             Target("idle peon RSS", idle["rss_mib"], 60, higher_is_better=False, unit="MiB")
         )
+    dashboard = results.get("dashboard")
+    if _ok(dashboard):
+        for name in dashboard["targeted"]:
+            targets.append(
+                Target(
+                    f"{name}, median at {dashboard['rows']:,} rows",
+                    dashboard["timings"][name]["median_ms"],
+                    dashboard["target_ms"],
+                    higher_is_better=False,
+                    unit="ms",
+                )
+            )
     return targets
 
 
@@ -176,6 +188,7 @@ def _rows(name: str, section: dict[str, Any], results: dict[str, Any]) -> list[l
         "backlog": _backlog_rows,
         "idle": _idle_rows,
         "peers": _peer_rows,
+        "dashboard": _dashboard_rows,
     }
     return builders[name](section, results)
 
@@ -322,6 +335,21 @@ def _peer_rows(peers: dict[str, Any], _results: dict[str, Any]) -> list[list[str
             ["peers", f"{name} enqueue one by one", f"{_fmt(peer['enqueue_per_s'], 0)}/s", "", ""]
         )
     return rows
+
+
+def _dashboard_rows(dashboard: dict[str, Any], _results: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            "dashboard",
+            f"{name}, {dashboard['rows']:,} rows",
+            f"median {_fmt(timing['median_ms'])} / p90 {_fmt(timing['p90_ms'])} ms",
+            f"target <= {_fmt(dashboard['target_ms'], 0)} ms"
+            if name in dashboard["targeted"]
+            else "",
+            "",
+        ]
+        for name, timing in dashboard["timings"].items()
+    ]
 
 
 def targets_table(targets: list[Target]) -> Table:

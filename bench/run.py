@@ -1,7 +1,8 @@
 """``python -m bench.run [--quick] [--only NAME ...]``: run the benchmarks, print the tables,
 write ``bench/results/latest.json``.
 
-Names: drain (with its plain-SQL baselines), enqueue, latency, backlog, idle, peers.
+Names: drain (with its plain-SQL baselines), enqueue, latency, backlog, idle, peers,
+dashboard.
 (``bench/__init__.py`` runs first and loads the connector's C extension before ssl.)
 """
 
@@ -26,7 +27,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import backlog, db, drain, enqueue, idle, latency, peers
+from bench import backlog, dashboard, db, drain, enqueue, idle, latency, peers
 from bench.context import Context, Sizes
 from bench.report import print_report, targets_for, write_json
 from tests.support.sql import Sql
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "backlog": backlog.run,
     "idle": idle.run,
     "peers": peers.run,
+    "dashboard": dashboard.run,
 }
 VERSIONS_OF = (
     "workcraft",
@@ -48,6 +50,8 @@ VERSIONS_OF = (
     "kombu",
     "sqlalchemy",
     "pymysql",
+    "starlette",
+    "uvicorn",
 )
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 

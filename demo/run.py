@@ -195,7 +195,25 @@ def run_demo(console: Console, config: DBConfig, kept: bool) -> int:
             else "The throw-away server and its tables are gone now."
         )
     )
+    if kept:
+        console.print(
+            f"Dashboard: run `{_workcraft_command()} web --db-name {config.database}` and open "
+            "http://127.0.0.1:8700/ (the web extra; make install installs it)",
+            markup=False,
+            highlight=False,
+        )
     return 0
+
+
+def _workcraft_command() -> str:
+    """The ``workcraft`` script next to this Python (``.venv/bin/workcraft`` for make demo)."""
+    script = Path(sys.executable).parent / "workcraft"
+    if not script.exists():
+        return "workcraft"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 def drain(

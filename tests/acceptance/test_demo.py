@@ -51,6 +51,9 @@ def test_the_demo_shows_every_feature_on_the_configured_server(
         assert line in done.stdout, line
     assert "Traceback" not in done.stdout + done.stderr
     assert f"Open the tables in any MySQL GUI: {empty_db_config.database}" in done.stdout
+    assert f"web --db-name {empty_db_config.database}` and open http://127.0.0.1:8700/" in (
+        done.stdout
+    )
 
 
 @pytest.mark.slow

@@ -83,3 +83,34 @@ def test_pip_install_gives_a_working_command(tmp_path: Path) -> None:
     location, count = where.stdout.split()
     assert Path(location).is_relative_to(venv), location
     assert int(count) > 0
+
+    # The dashboard's templates and static files ship in the package; without the web
+    # extra, `workcraft web` says which extra to install (one line, exit 2).
+    shipped = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "from importlib import resources; web = resources.files('workcraft.web'); "
+            "print(all(web.joinpath(p).is_file() for p in ('templates/overview.html', "
+            "'static/htmx.min.js', 'static/workcraft.css', 'static/htmx.LICENSE.txt')))",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert shipped.stdout.strip() == "True", shipped.stdout + shipped.stderr
+    web = subprocess.run(
+        [str(venv / "bin" / "workcraft"), "web"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert web.returncode == 2, web.stdout + web.stderr
+    assert "pip install 'workcraft[web]'" in web.stderr
+    assert len(web.stderr.strip().splitlines()) == 1, web.stderr

@@ -16,6 +16,7 @@ from workcraft.cli.queues import queues_group
 from workcraft.cli.schema import setup_database_tables_cmd
 from workcraft.cli.status import status_cmd
 from workcraft.cli.tasks import tasks_group
+from workcraft.cli.web import web_cmd
 from workcraft.errors import WorkcraftError
 
 
@@ -32,6 +33,7 @@ cli.add_command(status_cmd)
 cli.add_command(tasks_group)
 cli.add_command(peons_cmd)
 cli.add_command(queues_group)
+cli.add_command(web_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,12 +20,21 @@ class BoardQueries:
         self._cur = cur
 
     def live_counts(self, cap: int) -> list[dict[str, Any]]:
-        """``{queue, task_name, status, n}`` for PENDING and RUNNING (each side reads at
-        most ``cap`` rows)."""
-        return self._cur.fetch_all("live_counts", {"cap": cap})
+        """``{queue, task_name, status, n}`` for PENDING and RUNNING: exact below ``cap``
+        tasks of a status, else counted among ``cap`` of them (the board says "at least")."""
+        rows: list[dict[str, Any]] = []
+        for status in ("PENDING", "RUNNING"):
+            params = {"status": status, "cap": cap, "offset": cap - 1}
+            over = self._cur.fetch_value("live_beyond_cap", params) is not None
+            rows += self._cur.fetch_all("live_counts_capped" if over else "live_counts", params)
+        return rows
 
     def retries_waiting(self, max_crashes: int, cap: int) -> list[dict[str, Any]]:
-        return self._cur.fetch_all("retries_waiting", {"max_crashes": max_crashes, "cap": cap})
+        """``{queue, task_name, n}`` of failures waiting for a retry, capped like
+        ``live_counts``."""
+        params = {"max_crashes": max_crashes, "cap": cap, "offset": cap - 1}
+        over = self._cur.fetch_value("retries_beyond_cap", params) is not None
+        return self._cur.fetch_all("retries_waiting_capped" if over else "retries_waiting", params)
 
     def totals(self) -> list[dict[str, Any]]:
         return self._cur.fetch_all("task_totals")
@@ -91,9 +100,12 @@ class BoardQueries:
         peon: str | None,
         text: str | None,
         limit: int,
+        window: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Newest first within ``status``, strictly before the keyset cursor ``before``."""
-        pattern = None if text is None else "%" + text.replace("\\", "\\\\") + "%"
+        """Newest first within ``status``, strictly before the keyset cursor ``before``.
+        With ``window``, only that many rows (newest first) are checked against the filters:
+        see ``task_window_end`` for where such a search stopped."""
+        pattern = None if text is None else "%" + _like_escape(text) + "%"
         params = {
             "status": status,
             "since": since,
@@ -106,7 +118,35 @@ class BoardQueries:
             "pattern": pattern,
             "limit": limit,
         }
-        return self._cur.fetch_all("list_tasks", params)
+        if window is None:
+            return self._cur.fetch_all("list_tasks", params)
+        return self._cur.fetch_all("list_tasks_window", {**params, "window": window})
+
+    def task_window_end(
+        self, *, status: str, since: dt.datetime, before: tuple[dt.datetime, str], window: int
+    ) -> tuple[dt.datetime, str] | None:
+        """The keyset of the last row a ``window`` read, or None when the window reached
+        the end of ``status`` (nothing left to search)."""
+        params = {
+            "status": status,
+            "since": since,
+            "before_at": before[0],
+            "before_id": before[1],
+            "offset": window - 1,
+        }
+        row = self._cur.fetch_one("task_window_end", params)
+        return None if row is None else (row["created_at"], str(row["id"]))
+
+    def task_by_id(self, task_id: str) -> dict[str, Any] | None:
+        """One task as ``list_tasks`` shows it (the primary key)."""
+        return self._cur.fetch_one("task_by_id", {"id": task_id})
+
+    def logs_before(self, before: int | None, limit: int) -> list[dict[str, Any]]:
+        """The janitor's log lines, newest first, with ids below ``before`` (None: all)."""
+        return self._cur.fetch_all("logs_before", {"before": before or 2**63 - 1, "limit": limit})
+
+    def schedules(self, limit: int = 1000) -> list[dict[str, Any]]:
+        return self._cur.fetch_all("schedule_list", {"limit": limit})
 
     def throughput_since(self, since: dt.datetime) -> list[dict[str, Any]]:
         return self._cur.fetch_all("throughput_since", {"since": since})
@@ -129,3 +169,8 @@ class BoardQueries:
                         finished_at=row["finished_at"],
                     )
         return retried
+
+
+def _like_escape(text: str) -> str:
+    """The text as a JSON_SEARCH pattern that matches it literally (``\\`` escapes)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

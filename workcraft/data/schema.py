@@ -165,14 +165,21 @@ BOUNTYBOARD = Table(
         Index("ix_bountyboard_status_created", "`status`, `created_at`"),
         # A peon's own tasks (dead-peon sweep, orphan release).
         Index("ix_bountyboard_worker", "`worker_id`, `status`"),
-        # Reopen-failed sweep: only rows waiting for a retry are in this index's range.
-        Index("ix_bountyboard_retry", "`retry_pending_since`"),
+        # Reopen-failed sweep: only rows waiting for a retry are in this index's range; the
+        # board counts them per queue and name from the index alone.
+        Index(
+            "ix_bountyboard_retry_waiting",
+            "`retry_pending_since`, `crash_count`, `queue`, `task_name`",
+        ),
         Index("ux_bountyboard_unique_active", "`unique_active`", unique=True),
         # How many tasks with a concurrency key run now (the claim counts them).
         Index("ix_bountyboard_running_key", "`running_key`"),
+        # Boards and /metrics: PENDING and RUNNING tasks per queue and name, index only.
+        Index("ix_bountyboard_live", "`status`, `queue`, `task_name`"),
     ),
-    # Replaced by ix_bountyboard_ready (the claim order gained priority and run_at).
-    obsolete_indexes=("ix_bountyboard_claim",),
+    # Replaced by ix_bountyboard_ready (the claim order gained priority and run_at) and by
+    # ix_bountyboard_retry_waiting (the same range, with what the board counts by).
+    obsolete_indexes=("ix_bountyboard_claim", "ix_bountyboard_retry"),
 )
 
 PEON = Table(

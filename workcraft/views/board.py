@@ -75,7 +75,9 @@ class Board:
 
     @property
     def capped(self) -> bool:
-        return any(q.pending >= self.cap for q in self.queues)
+        """More PENDING tasks than the cap: every PENDING count is a lower bound (the cap
+        applies to the status as a whole, so no single queue need reach it)."""
+        return self.total("PENDING") >= self.cap
 
     def live_peons(self) -> list[dict[str, Any]]:
         return [p for p in self.peons if p["live"]]
@@ -186,6 +188,41 @@ def _sum(rows: list[dict[str, Any]], queue: str, status: str) -> int:
     return sum(int(r["n"]) for r in rows if r["queue"] == queue and r["status"] == status)
 
 
+def janitor_view(
+    states: list[dict[str, Any]], leader_stale: float
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The leader (None when no janitor has led yet) and the last run of each sweep, from
+    the ``janitor_state`` rows."""
+    leader_row = next((s for s in states if s["name"] == "leader"), None)
+    leader = None
+    if leader_row is not None and leader_row["holder"]:
+        age = float(leader_row["age_s"] or 0)
+        leader = {
+            "holder": leader_row["holder"],
+            "mode": leader_row["detail"],
+            "term": leader_row["term"],
+            "seen_age_s": round(age, 3),
+            "present": age <= leader_stale,
+        }
+    sweeps = [
+        {
+            "sweep": s["name"].split(":", 1)[1],
+            "last_run": utc(s["at"]),
+            "age_s": round(float(s["age_s"] or 0), 3),
+            "duration_s": s["duration_s"],
+            "result": s["detail"],
+        }
+        for s in states
+        if s["name"].startswith("sweep:")
+    ]
+    return leader, sweeps
+
+
+def leader_stale_after(settings: Settings) -> float:
+    """A leader not seen for this long is reported absent (it renews every retry interval)."""
+    return 3 * settings.JANITOR_LEADER_RETRY_INTERVAL
+
+
 def snapshot(
     store: Store,
     settings: Settings,
@@ -193,36 +230,14 @@ def snapshot(
     cap: int = DEFAULT_CAP,
 ) -> Board:
     dead_after = settings.DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD
-    leader_stale = 3 * settings.JANITOR_LEADER_RETRY_INTERVAL
+    leader_stale = leader_stale_after(settings)
 
     def read(q: Queries) -> Board:
         now = q.schema.server_now()
         live = q.board.live_counts(cap)
         waiting = q.board.retries_waiting(settings.TASK_MAX_CRASHES, cap)
         peons = [_peon(row, dead_after) for row in q.board.peons()]
-        states = q.board.janitor_states()
-        leader_row = next((s for s in states if s["name"] == "leader"), None)
-        leader = None
-        if leader_row is not None and leader_row["holder"]:
-            age = float(leader_row["age_s"] or 0)
-            leader = {
-                "holder": leader_row["holder"],
-                "mode": leader_row["detail"],
-                "term": leader_row["term"],
-                "seen_age_s": round(age, 3),
-                "present": age <= leader_stale,
-            }
-        sweeps = [
-            {
-                "sweep": s["name"].split(":", 1)[1],
-                "last_run": utc(s["at"]),
-                "age_s": round(float(s["age_s"] or 0), 3),
-                "duration_s": s["duration_s"],
-                "result": s["detail"],
-            }
-            for s in states
-            if s["name"].startswith("sweep:")
-        ]
+        leader, sweeps = janitor_view(q.board.janitor_states(), leader_stale)
         rows = {"live": live, "waiting": waiting, "peons": [p for p in peons if p["live"]]}
         return Board(
             at=utc(now) or now,

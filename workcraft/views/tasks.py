@@ -43,10 +43,13 @@ class TaskFilter:
 class Page:
     rows: list[dict[str, Any]]
     next_cursor: str | None  # pass back as ``after`` for the next page
+    # The search ran out of its window before the page was full: ``next_cursor`` goes on
+    # below the rows it read (older tasks may still match).
+    window_ended: bool = False
 
 
 def encode_cursor(row: dict[str, Any]) -> str:
-    return f"{row['created_at'].isoformat()}|{row['id']}"
+    return _encode(_key(row))
 
 
 def decode_cursor(cursor: str | None) -> tuple[dt.datetime, str]:
@@ -59,9 +62,22 @@ def decode_cursor(cursor: str | None) -> tuple[dt.datetime, str]:
         raise ValueError(f"bad page cursor {cursor!r}") from None
 
 
-def list_tasks(q: Queries, wanted: TaskFilter, limit: int, after: str | None = None) -> Page:
+def list_tasks(
+    q: Queries,
+    wanted: TaskFilter,
+    limit: int,
+    after: str | None = None,
+    window: int | None = None,
+) -> Page:
+    """A page of tasks, newest first. ``window``: check at most that many rows per status
+    against the filters other than status (a bounded read however rare the match; the page
+    may then hold fewer rows, with a cursor to search on). Without filters other than status
+    every row read matches, so no window is needed."""
     before = decode_cursor(after)
     since = wanted.since or _EPOCH
+    statuses = wanted.statuses or STATUSES
+    if not (wanted.queue or wanted.name or wanted.peon or wanted.text):
+        window = None
     per_status = [
         q.board.list_tasks(
             status=status,
@@ -72,14 +88,36 @@ def list_tasks(q: Queries, wanted: TaskFilter, limit: int, after: str | None = N
             peon=wanted.peon,
             text=wanted.text,
             limit=limit + 1,
+            window=window,
         )
-        for status in (wanted.statuses or STATUSES)
+        for status in statuses
     ]
-    merged = heapq.merge(*per_status, key=lambda r: (r["created_at"], r["id"]), reverse=True)
+    merged = heapq.merge(*per_status, key=_key, reverse=True)
     rows = [row for _, row in zip(range(limit + 1), merged, strict=False)]
+    if window is not None:
+        # Each status was read down to its window's end; below the highest of those ends
+        # some status is unread, so rows there would be out of order: cut, go on from there.
+        ends = []
+        for status in statuses:
+            end = q.board.task_window_end(status=status, since=since, before=before, window=window)
+            if end is not None:
+                ends.append(end)
+        if ends:
+            cut = max(ends)
+            rows = [row for row in rows if _key(row) >= cut]
+            if len(rows) <= limit:
+                return Page(rows, _encode(cut), window_ended=True)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(rows[-1]) if more and rows else None)
+
+
+def _key(row: dict[str, Any]) -> tuple[dt.datetime, str]:
+    return (row["created_at"], row["id"])
+
+
+def _encode(key: tuple[dt.datetime, str]) -> str:
+    return f"{key[0].isoformat()}|{key[1]}"
 
 
 def task_detail(store: Store, task_id: str) -> dict[str, Any] | None:

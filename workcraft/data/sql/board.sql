@@ -3,17 +3,40 @@
 -- finished totals come from task_totals, which the janitor keeps).
 
 -- live_counts --
--- PENDING and RUNNING tasks per queue and name. Each side reads at most %(cap)s index
--- entries, so a huge backlog costs a bounded read (the caller shows "at least").
-SELECT queue, task_name, status, COUNT(*) AS n FROM (
-  (SELECT queue, task_name, status FROM bountyboard WHERE status = 'PENDING' LIMIT %(cap)s)
-  UNION ALL
-  (SELECT queue, task_name, status FROM bountyboard WHERE status = 'RUNNING' LIMIT %(cap)s)
+-- PENDING or RUNNING tasks of one status per queue and name: index only on
+-- ix_bountyboard_live, read in its (queue, task_name) order, so no temporary table. Run once
+-- live_beyond_cap found fewer than the cap; a bigger backlog is counted by live_counts_capped.
+SELECT queue, task_name, %(status)s AS status, COUNT(*) AS n FROM bountyboard
+WHERE status = %(status)s
+GROUP BY queue, task_name
+
+-- live_beyond_cap --
+-- Whether a status has more than %(offset)s tasks: at most that many entries of an index
+-- that starts with status, index only, nothing kept.
+SELECT 1 FROM bountyboard WHERE status = %(status)s LIMIT 1 OFFSET %(offset)s
+
+-- live_counts_capped --
+-- A backlog beyond the cap: per queue and name among the first %(cap)s entries only (the
+-- caller shows "at least"), so a huge one costs a bounded read.
+SELECT queue, task_name, %(status)s AS status, COUNT(*) AS n FROM (
+  SELECT queue, task_name FROM bountyboard WHERE status = %(status)s LIMIT %(cap)s
 ) live
-GROUP BY queue, task_name, status
+GROUP BY queue, task_name
 
 -- retries_waiting --
--- FAILURE rows the janitor will still reopen: a range on ix_bountyboard_retry.
+-- FAILURE rows the janitor will still reopen, per queue and name: index only on
+-- ix_bountyboard_retry_waiting (only those rows have retry_pending_since). Run once
+-- retries_beyond_cap found fewer than the cap.
+SELECT queue, task_name, COUNT(*) AS n FROM bountyboard
+WHERE retry_pending_since IS NOT NULL AND crash_count < %(max_crashes)s
+GROUP BY queue, task_name
+
+-- retries_beyond_cap --
+SELECT 1 FROM bountyboard
+WHERE retry_pending_since IS NOT NULL AND crash_count < %(max_crashes)s
+LIMIT 1 OFFSET %(offset)s
+
+-- retries_waiting_capped --
 SELECT queue, task_name, COUNT(*) AS n FROM (
   SELECT queue, task_name FROM bountyboard
   WHERE retry_pending_since IS NOT NULL AND crash_count < %(max_crashes)s
@@ -102,3 +125,59 @@ WHERE id = %(id)s AND status IN ('FAILURE', 'INVALID', 'CANCELLED')
 -- throughput_since --
 -- Finished runs per minute for the chart (kept by the counters sweep; a day at most).
 SELECT minute, status, n FROM throughput WHERE minute >= %(since)s ORDER BY minute
+
+-- list_tasks_window --
+-- A filtered search that stays bounded: the inner range reads at most %(window)s entries of
+-- ix_bountyboard_status_created backwards from the keyset cursor, index only (status,
+-- created_at, id), and only those rows are fetched by primary key and checked against the
+-- filters. A rare match in a table of millions costs one window per page, never a scan; the
+-- caller goes on below task_window_end.
+SELECT b.id, b.status, b.task_name, b.queue, b.worker_id, b.created_at, b.started_at,
+       b.finished_at, b.run_at, b.priority, b.retry_count, b.retry_limit, b.attempt
+FROM (
+  SELECT id FROM bountyboard
+  WHERE status = %(status)s
+    AND created_at >= %(since)s
+    AND (created_at < %(before_at)s OR (created_at = %(before_at)s AND id < %(before_id)s))
+  ORDER BY created_at DESC, id DESC
+  LIMIT %(window)s
+) recent
+JOIN bountyboard b ON b.id = recent.id
+WHERE (%(queue)s IS NULL OR b.queue = %(queue)s)
+  AND (%(name)s IS NULL OR b.task_name = %(name)s)
+  AND (%(peon)s IS NULL OR b.worker_id = %(peon)s)
+  AND (%(text)s IS NULL OR b.id = %(text)s
+       OR JSON_SEARCH(b.payload, 'one', %(pattern)s) IS NOT NULL)
+ORDER BY b.created_at DESC, b.id DESC
+LIMIT %(limit)s
+
+-- task_window_end --
+-- The last (oldest) entry a list_tasks_window read, or nothing when the window reached the
+-- end of the status: the same range on ix_bountyboard_status_created, index only.
+SELECT created_at, id FROM bountyboard
+WHERE status = %(status)s
+  AND created_at >= %(since)s
+  AND (created_at < %(before_at)s OR (created_at = %(before_at)s AND id < %(before_id)s))
+ORDER BY created_at DESC, id DESC
+LIMIT 1 OFFSET %(offset)s
+
+-- task_by_id --
+-- Search by id: the primary key, whatever the table holds.
+SELECT id, status, task_name, queue, worker_id, created_at, started_at, finished_at,
+       run_at, priority, retry_count, retry_limit, attempt
+FROM bountyboard WHERE id = %(id)s
+
+-- logs_before --
+-- The janitor's log, newest first, a page at a time: a backward range on the primary key.
+SELECT id, message, created_at, task_id FROM logs
+WHERE id < %(before)s
+ORDER BY id DESC
+LIMIT %(limit)s
+
+-- schedule_list --
+-- Recurring schedules for the dashboard: one row per schedule, a small table.
+SELECT name, task_name, cron, every_seconds, payload, queue, priority, next_run_at,
+       last_run_at, last_task_id, active, seen_at, created_at
+FROM schedules
+ORDER BY name
+LIMIT %(limit)s

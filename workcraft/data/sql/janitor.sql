@@ -93,7 +93,7 @@ WHERE id = %(id)s AND status = 'RUNNING' AND attempt = %(attempt)s
 -- failed_tasks_due --
 -- FAILURE rows with a retry to come whose backoff min(MULT * 2^(retry_count-1), MAX) has
 -- passed. retry_pending_since is finished_at for exactly those rows (NULL for every other),
--- so this is a range on ix_bountyboard_retry however many final failures are kept. The
+-- so this is a range on ix_bountyboard_retry_waiting however many final failures are kept. The
 -- backoff is computed here once and returned (backoff_us) for the log line; the exponent is
 -- capped so a huge retry_count cannot overflow the arithmetic.
 SELECT id, task_name, queue, finished_at, retry_count, retry_limit,
