@@ -104,9 +104,12 @@ def test_queues_and_peons(
     procs: ProcGroup, producer: Workcraft, db_config: DBConfig, sql: Sql
 ) -> None:
     producer.send_task_sync("nobody_runs_this", queue="orphans", db_config=db_config)
+    # A heartbeat a little ahead: the commands run with the suite's short dead threshold,
+    # and a loaded machine may take longer than that to start them.
     sql.run(
         "INSERT INTO peon (id, status, last_heartbeat, queues, tasks, session, concurrency)"
-        " VALUES ('p-live', 'IDLE', NOW(6), '[\"DEFAULT\"]', '[\"x\"]', 's', 2)"
+        " VALUES ('p-live', 'IDLE', NOW(6) + INTERVAL 1 MINUTE, '[\"DEFAULT\"]', '[\"x\"]',"
+        " 's', 2)"
     )
     queues = {q["name"]: q for q in run_json(procs, "queues")}
     assert queues["orphans"]["pending"] == 1
@@ -134,7 +137,8 @@ def test_status_json_and_unregistered_names(
     failed_task(sql, retry=True)  # a failure that will be retried: counted apart
     sql.run(
         "INSERT INTO peon (id, status, last_heartbeat, queues, tasks, session)"
-        " VALUES ('p1', 'IDLE', NOW(6), '[\"DEFAULT\",\"mail\"]', '[\"other\"]', 's')"
+        " VALUES ('p1', 'IDLE', NOW(6) + INTERVAL 1 MINUTE, '[\"DEFAULT\",\"mail\"]',"
+        " '[\"other\"]', 's')"
     )
     board = run_json(procs, "status")
     assert board["tasks"]["PENDING"] == 1

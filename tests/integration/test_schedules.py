@@ -151,13 +151,19 @@ def test_two_janitors_racing_enqueue_every_occurrence_once(
     sweeps[0].run_once(now=T0)
     moments = [T0 + dt.timedelta(seconds=15 * n) for n in range(1, 41)]  # 10 minutes
     errors: list[BaseException] = []
+    # Both janitors see the same clock: each moment, both sweep at once. (Without the
+    # barrier one thread's clock could run minutes ahead while the other holds the row,
+    # which is a downtime for the one ahead: "only the latest missed occurrence".)
+    together = threading.Barrier(2, timeout=30)
 
     def run(sweep: EnqueueSchedules) -> None:
         try:
             for moment in moments:
+                together.wait()
                 sweep.run_once(now=moment)
         except BaseException as exc:
             errors.append(exc)
+            together.abort()
 
     threads = [threading.Thread(target=run, args=(sweep,)) for sweep in sweeps]
     for thread in threads:
