@@ -1,9 +1,10 @@
 #!/bin/sh
 # Debian packages the test suite needs beyond Python: the MariaDB client headers (to build
-# mysqlclient for the connection= tests). Installed only when missing.
+# mysqlclient for the connection= tests), and the Galera provider and rsync for the private
+# 3-node cluster of `make test-cluster`. Installed only when missing.
 set -eu
 missing=""
-for package in libmariadb-dev pkg-config; do
+for package in libmariadb-dev pkg-config galera-4 rsync; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
 done
 if [ -n "$missing" ]; then
