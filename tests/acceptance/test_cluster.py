@@ -37,7 +37,7 @@ from tests.support.procs import CLUSTER_APP, Proc, ProcGroup, child_env
 from tests.support.settings import CLUSTER, write_settings
 from tests.support.sql import Sql
 from tests.support.waiting import wait_until
-from workcraft.data import Database
+from workcraft.data import Database, Queries, RetryPolicy
 from workcraft.data.connection import Session, open_connection
 from workcraft.data.migrate import setup_database_tables
 from workcraft.db import DBConfig
@@ -137,6 +137,56 @@ def test_lease_races_across_nodes_have_one_winner(galera: GaleraCluster) -> None
         term_after = sql.count("SELECT term FROM janitor_state WHERE name = 'lease'")
     assert term_after - term_before == RACES
     print(f"FIGURES lease races: {RACES}, one winner each; wins per node {[len(w) for w in won]}")
+
+
+def test_a_concurrency_limit_holds_across_nodes(galera: GaleraCluster) -> None:
+    """Two claims on two nodes, at the same instant, of two tasks that share a concurrency
+    key with limit 1. A row lock is per node on Galera, so the key's row must be written by
+    every keyed claim: then the second COMMIT loses certification, and its retry finds the
+    key full. (With the key row only locked, both committed: two tasks ran under limit 1.)"""
+    configs = node_configs(galera)
+    with Sql(configs[0]) as sql:
+        # The key was used before (its first claim inserts the row: that alone conflicts).
+        sql.run("INSERT IGNORE INTO concurrency_keys (name) VALUES ('one-at-a-time')")
+        for name in ("keyed-a", "keyed-b"):
+            sql.run(
+                "INSERT INTO bountyboard (id, task_name, concurrency_key, concurrency_limit)"
+                " VALUES (%s, %s, 'one-at-a-time', 1)",
+                (str(uuid.uuid4()), name),
+            )
+    barrier = threading.Barrier(2)
+    claimed: dict[int, list[str]] = {}
+
+    def claim(index: int) -> None:
+        def transaction(q: Queries, attempt: int) -> list[str]:
+            tasks = q.tasks.lock_claimable(
+                queues=["DEFAULT"], task_names=[f"keyed-{'ab'[index]}"], limit=1
+            )
+            ids = [task.id for task in tasks]
+            if ids:
+                q.tasks.mark_running(task_ids=ids, worker_id=f"claimer-{index}", session="s")
+            if attempt == 1:
+                barrier.wait(timeout=30)  # both have claimed before either commits
+            return ids
+
+        store = Database(configs[index]).store(f"claimer-{index}", RetryPolicy(give_up_after=30))
+        with store:
+            claimed[index] = store.transaction(transaction)
+
+    threads = [threading.Thread(target=claim, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with Sql(configs[0]) as sql:
+        sql.run("SET SESSION wsrep_sync_wait = 1")  # every node's commits applied here first
+        running = sql.count(
+            "SELECT COUNT(*) FROM bountyboard WHERE concurrency_key = 'one-at-a-time'"
+            " AND status = 'RUNNING'"
+        )
+        sql.run("DELETE FROM bountyboard WHERE concurrency_key = 'one-at-a-time'")
+    assert sorted(len(ids) for ids in claimed.values()) == [0, 1], claimed
+    assert running == 1
 
 
 # -- the whole system, with the leader's node killed ----------------------------------------
