@@ -43,6 +43,7 @@ from workcraft.data.migrate import setup_database_tables
 from workcraft.db import DBConfig
 from workcraft.janitor.lease import LeaseLeader
 from workcraft.janitor.mode import leader_mode
+from workcraft.payload import TaskSpec, build_row
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -187,6 +188,39 @@ def test_a_concurrency_limit_holds_across_nodes(galera: GaleraCluster) -> None:
         sql.run("DELETE FROM bountyboard WHERE concurrency_key = 'one-at-a-time'")
     assert sorted(len(ids) for ids in claimed.values()) == [0, 1], claimed
     assert running == 1
+
+
+def test_a_unique_key_holds_across_nodes(galera: GaleraCluster) -> None:
+    """Two producers on two nodes enqueue the same unique key at the same instant: the
+    unique index is part of what Galera certifies, so one COMMIT loses (1213), and its retry
+    finds the other's task and returns that task's id."""
+    configs = node_configs(galera)
+    barrier = threading.Barrier(2)
+    returned: dict[int, list[str]] = {}
+
+    def send(index: int) -> None:
+        row = build_row(TaskSpec(task_name="once", unique_key="cluster-unique"))
+
+        def transaction(q: Queries, attempt: int) -> list[str]:
+            ids = q.tasks.insert([row])
+            if attempt == 1:
+                barrier.wait(timeout=30)  # both have inserted before either commits
+            return ids
+
+        with Database(configs[index]).store(f"producer-{index}", RetryPolicy(30)) as store:
+            returned[index] = store.transaction(transaction)
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with Sql(configs[2]) as sql:
+        sql.run("SET SESSION wsrep_sync_wait = 1")
+        rows = sql.ids("SELECT id FROM bountyboard WHERE unique_key = 'cluster-unique'")
+        sql.run("DELETE FROM bountyboard WHERE unique_key = 'cluster-unique'")
+    assert len(rows) == 1
+    assert returned == {0: sorted(rows), 1: sorted(rows)}
 
 
 # -- the whole system, with the leader's node killed ----------------------------------------
