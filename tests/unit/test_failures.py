@@ -35,3 +35,14 @@ def test_a_certification_failure_at_commit_is_retried() -> None:
     # rows first) as a deadlock: retried as a whole, as "not written".
     error = server_error(1213, "Deadlock found when trying to get lock", "40001")
     assert is_transient(error)
+
+
+def test_a_group_replication_certification_failure_is_retried() -> None:
+    # Not seen here (no Group Replication group was tested): the documented error, and the
+    # handler error some versions report instead.
+    refused = "Plugin instructed the server to rollback the current transaction."
+    assert is_transient(server_error(3101, refused, "40000"))
+    lost = "Got error 149 - 'Lock deadlock; Retry transaction' during COMMIT"
+    assert is_transient(server_error(1180, lost, "HY000"))
+    disk_full = "Got error 28 'No space left on device' during COMMIT"
+    assert not is_transient(server_error(1180, disk_full, "HY000"))
