@@ -237,11 +237,12 @@ class Janitor:
             )
         scheduler.start()
         retry = self.settings.JANITOR_LEADER_RETRY_INTERVAL
+        # "started; contending" is what operators' scripts and the process tests wait for.
         log.info(
-            "janitor %s started (%s mode); contending for %s",
+            "janitor %s started; contending for %s (%s mode)",
             self.janitor_id,
-            self.mode,
             self.lock.name,
+            self.mode,
         )
         try:
             while not self.stop_event.is_set():
