@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Tests run in parallel, one database per pytest-xdist worker.
 TEST_WORKERS ?= 4
 
-.PHONY: install test test-fast test-unit test-integration test-acceptance lint format demo bench clean db-up apt-deps
+.PHONY: install test test-cluster test-fast test-unit test-integration test-acceptance lint format demo bench clean db-up apt-deps
 
 install: $(STAMP)
 
@@ -27,6 +27,11 @@ apt-deps:
 
 test: install db-up apt-deps
 	$(BIN)/pytest -n $(TEST_WORKERS) --durations=10
+
+# workcraft on a private 3-node MariaDB Galera cluster (tests/acceptance/test_cluster.py):
+# the only tests marked `cluster`, which run only with --cluster. Installs galera-4 if absent.
+test-cluster: install
+	$(BIN)/pytest --cluster -m cluster -s
 
 test-fast: install db-up
 	$(BIN)/pytest -n $(TEST_WORKERS) -m "not slow"

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Debian packages the test suite needs beyond Python: the MariaDB client headers (to build
-# mysqlclient for the connection= tests), and Chromium with its WebDriver for the
-# dashboard's browser tests. Installed only when missing.
+# mysqlclient for the connection= tests), Chromium with its WebDriver for the dashboard's
+# browser tests, and the Galera provider and rsync for the private 3-node cluster of
+# `make test-cluster`. Installed only when missing.
 set -eu
 missing=""
-for package in libmariadb-dev pkg-config chromium chromium-driver; do
+for package in libmariadb-dev pkg-config chromium chromium-driver galera-4 rsync; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
 done
 if [ -n "$missing" ]; then

@@ -61,11 +61,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--soak", action="store_true", help="run the 10-minute soak (make soak); skipped otherwise"
     )
+    parser.addoption(
+        "--cluster",
+        action="store_true",
+        help="also run the tests marked cluster, which start a private 3-node Galera "
+        "cluster (`make test-cluster`); without it they are deselected",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test with its layer; refuse a test outside the layers or one that uses a
-    fixture its layer must not (a database in ``unit``, processes in ``integration``)."""
+    fixture its layer must not (a database in ``unit``, processes in ``integration``).
+    Tests marked ``cluster`` run only with ``--cluster``."""
+    if not config.getoption("--cluster"):
+        cluster = [item for item in items if item.get_closest_marker("cluster")]
+        if cluster:
+            config.hook.pytest_deselected(items=cluster)
+            items[:] = [item for item in items if not item.get_closest_marker("cluster")]
     problems = []
     skip_soak = pytest.mark.skip(reason="the soak runs with --soak (make soak)")
     for item in items:

@@ -180,6 +180,13 @@ def test_concurrency_limits_hold_across_eight_peons(
             running += change
             peak = max(peak, running)
         assert peak <= limit, f"key {key}: {peak} ran at once, limit {limit}"
+    # Every keyed claim wrote its key's row, not only locked it (the first one inserted it):
+    # on a cluster that write is what makes two nodes' claims of one key conflict
+    # (tests/acceptance/test_cluster.py).
+    claims = dict(sql.tuples("SELECT name, claims FROM concurrency_keys"))
+    for key in limits:
+        keyed_tasks = sum(1 for spec in specs if spec.get("concurrency_key") == key)
+        assert claims[key] >= keyed_tasks - 1, (key, claims)
     # The free tasks were never held up behind the keyed ones.
     assert sql.value("SELECT MAX(ended) FROM runs WHERE ckey = '-'") < sql.value(  # type: ignore[operator]
         "SELECT MAX(ended) FROM runs WHERE ckey = 'a'"

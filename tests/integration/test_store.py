@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from tests.support.net import free_port
 from tests.support.sql import Sql, admin_connection
 from workcraft.data import Queries, RetryPolicy, Store
+from workcraft.data.connection import Session, open_connection
 from workcraft.db import DBConfig
 from workcraft.errors import DatabaseError, DatabaseUnavailable
 
@@ -90,3 +92,17 @@ def test_a_connection_closed_for_idling_reconnects_quietly(
     loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert loud == [], [r.getMessage() for r in loud]
     assert any("closed after idling" in r.getMessage() for r in caplog.records)
+
+
+def test_causal_reads_change_nothing_on_a_server_that_is_not_galera(db_config: DBConfig) -> None:
+    """``Session(causal_reads=True)`` sets wsrep_sync_wait only on a Galera node (checked on a
+    real cluster by tests/acceptance/test_cluster.py); elsewhere the session is as before."""
+    conn: Any = open_connection(db_config, session=Session(causal_reads=True))
+    try:
+        cur = conn.cursor()
+        cur.execute("SHOW SESSION VARIABLES LIKE 'wsrep_sync_wait'")
+        assert cur.fetchall() in ([], [("wsrep_sync_wait", "0")])  # MySQL has no such variable
+        cur.execute("SELECT 1")
+        assert cur.fetchall() == [(1,)]
+    finally:
+        conn.close()

@@ -36,6 +36,7 @@ BASIC_APP = "tests.apps.basic.app"
 JANITOR_APP = "tests.janitor_apps.tasks.app"
 FAULT_APP = "tests.fault_apps.tasks.app"
 SECURITY_APP = "tests.security_apps.hostile.app"
+CLUSTER_APP = "tests.cluster_apps.tasks.app"
 
 # Variables a child must not inherit: they would change what it does or where it connects.
 _NOT_INHERITED = ("WORKCRAFT_DEBUG", "PYTEST_XDIST_WORKER")

@@ -51,6 +51,23 @@ FAULT: Final[Mapping[str, float]] = MappingProxyType(
     }
 )
 
+# The Galera cluster test: lease-mode janitors with a 3 s lease. A killed node stalls the
+# survivors' commits for ~3 s until it is evicted, so the dead threshold leaves room for that.
+CLUSTER: Final[Mapping[str, float]] = MappingProxyType(
+    {
+        "DB_POLLING_INTERVAL": 0.1,
+        "DB_PEON_HEARTBEAT_INTERVAL": 0.5,
+        "DB_SETUP_WAIT_TIME_BEFORE_WORKER_DECLARED_DEAD": 8,
+        "DB_SETUP_CHECK_DEAD_WORKER_INTERVAL": 0.5,
+        "DB_SETUP_RUN_SELF_CORRECT_TASK_INTERVAL": 0.5,
+        "DB_SETUP_RUN_REOPEN_FAILED_TASK_INTERVAL": 0.5,
+        "JANITOR_LEADER_RETRY_INTERVAL": 0.5,
+        "JANITOR_LEASE_SECONDS": 3,
+        "JANITOR_SCHEDULE_INTERVAL": 0.5,
+        "PEON_SHUTDOWN_GRACE_SECONDS": 5,
+    }
+)
+
 # The seed README's workcraft.config.json, verbatim (its values are the defaults).
 SEED: Final[Mapping[str, float]] = MappingProxyType(
     {

@@ -32,12 +32,16 @@ class Session:
     that the store ends with COMMIT, which saves the START TRANSACTION round trip of each
     transaction (the peon's claim loop). ``lock_wait_timeout`` / ``idle_timeout`` (seconds):
     how long a statement waits for a row lock; how long the server keeps a silent connection.
+    ``causal_reads``: on a Galera node, every transaction, read, UPDATE and DELETE first waits
+    until this node has applied what the cluster committed before it (``wsrep_sync_wait``),
+    so it sees the latest writes made through any node; no effect on other servers.
     """
 
     isolation: str = "READ COMMITTED"
     autocommit: bool = True
     lock_wait_timeout: int | None = None
     idle_timeout: int | None = None
+    causal_reads: bool = False
 
 
 LOCK_WAIT_SETUP = "SET SESSION innodb_lock_wait_timeout = %s"
@@ -45,6 +49,10 @@ LOCK_WAIT_SETUP = "SET SESSION innodb_lock_wait_timeout = %s"
 # transaction, releasing its locks and any GET_LOCK): how a frozen or cut-off janitor's
 # leadership and row locks end in seconds instead of the default 8 hours.
 IDLE_TIMEOUT_SETUP = "SET SESSION wait_timeout = %s"
+# Galera only (wsrep_on is OFF on a plain MariaDB, absent on MySQL). 3 = READ (SELECT, and
+# BEGIN: a transaction's first statement) + UPDATE/DELETE (the lease's autocommit writes).
+GALERA_CHECK = "SHOW VARIABLES LIKE 'wsrep_on'"
+CAUSAL_READS_SETUP = "SET SESSION wsrep_sync_wait = 3"
 TLS_CHECK = "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
 
 
@@ -77,6 +85,11 @@ def open_connection(
             cursor.execute(LOCK_WAIT_SETUP, (int(session.lock_wait_timeout),))
         if session.idle_timeout is not None:
             cursor.execute(IDLE_TIMEOUT_SETUP, (max(1, int(session.idle_timeout)),))
+        if session.causal_reads:
+            cursor.execute(GALERA_CHECK)
+            wsrep: Any = cursor.fetchone()
+            if wsrep and str(wsrep[1]).upper() == "ON":
+                cursor.execute(CAUSAL_READS_SETUP)
         if config.use_ssl:
             # Asked for TLS: refuse a session that is not encrypted, whatever the server
             # and the connector negotiated.

@@ -23,8 +23,10 @@ class Database:
         lock_wait_timeout: int | None = None,
         idle_timeout: int | None = None,
         session: Session | None = None,
+        causal_reads: bool = False,
     ) -> Store:
-        """A new store (one connection, opened lazily) named ``name`` in log lines."""
+        """A new store (one connection, opened lazily) named ``name`` in log lines.
+        ``causal_reads``: see ``Session`` (Galera only)."""
         return Store(
             self.config,
             retry,
@@ -32,6 +34,7 @@ class Database:
             lock_wait_timeout=lock_wait_timeout,
             idle_timeout=idle_timeout,
             session=session,
+            causal_reads=causal_reads,
         )
 
     def describe(self) -> str:

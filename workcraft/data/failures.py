@@ -1,6 +1,8 @@
 """What a MySQL error means for us: retry it (transient), or report it as one clear line.
 
-Transient: server gone, lost connection, cannot connect, deadlock, lock wait timeout.
+Transient: server gone, lost connection, cannot connect, deadlock, a COMMIT that lost
+certification on a cluster, lock wait timeout, a Galera node not ready (joining, or without
+quorum).
 Permanent: access denied, unknown database, missing table, TLS failures.
 """
 
@@ -36,6 +38,17 @@ TRANSIENT_ERRNOS = frozenset(
         4031,  # disconnected by the server because of inactivity (MySQL 8)
     }
 )
+# A Galera node answers every statement with this while it joins the cluster or after it lost
+# quorum ("WSREP has not yet prepared node for application use"): the node is unavailable,
+# as a restarting server is. The errno alone is MySQL's "unknown command", hence the message.
+GALERA_NOT_READY = 1047
+# MySQL Group Replication (multi-primary) refuses a COMMIT that lost certification to another
+# member's write with 3101 ("Plugin instructed the server to rollback the current
+# transaction"), or, as reported for some versions, 1180 with handler error 149 ("Lock
+# deadlock; Retry transaction"). Either way the transaction was rolled back: retry it, as a
+# deadlock is. (Galera reports the same situation as 1213.)
+CERTIFICATION_FAILED = 3101
+ERROR_DURING_COMMIT = 1180
 ACCESS_DENIED = frozenset({1044, 1045, 1142, 1227, 1698})
 UNKNOWN_DATABASE = 1049
 NO_SUCH_TABLE = 1146
@@ -69,6 +82,12 @@ def is_transient(exc: BaseException) -> bool:
         errno = getattr(exc, "errno", None)
         if errno in TRANSIENT_ERRNOS:
             return True
+        if errno == GALERA_NOT_READY:
+            return "WSREP" in short_message(exc)
+        if errno == CERTIFICATION_FAILED:
+            return True
+        if errno == ERROR_DURING_COMMIT:
+            return "deadlock" in short_message(exc).lower()
         # The pure-python connector reports some broken sockets without an errno.
         return errno in (None, -1) and isinstance(exc, mysql.connector.errors.OperationalError)
     return isinstance(exc, (ConnectionError, TimeoutError))

@@ -265,7 +265,12 @@ QUEUES = Table(
 # peons never both count "one slot free" for the same key.
 CONCURRENCY_KEYS = Table(
     name="concurrency_keys",
-    columns=(Column("name", "varchar(255)", f"{BIN} NOT NULL"),),
+    columns=(
+        Column("name", "varchar(255)", f"{BIN} NOT NULL"),
+        # Bumped by every keyed claim: a real write, where a lock alone is per node (Galera,
+        # Group Replication) and two nodes' claims of one key would both commit.
+        Column("claims", "bigint", "NOT NULL DEFAULT 0"),
+    ),
     primary_key="`name`",
 )
 

@@ -67,13 +67,16 @@ class Store:
         lock_wait_timeout: int | None = None,
         idle_timeout: int | None = None,
         session: Session | None = None,
+        causal_reads: bool = False,
     ) -> None:
         self.config = config
         self.retry = retry or RetryPolicy()
         self.name = name
         self.with_database = with_database
         self.session = session or Session(
-            lock_wait_timeout=lock_wait_timeout, idle_timeout=idle_timeout
+            lock_wait_timeout=lock_wait_timeout,
+            idle_timeout=idle_timeout,
+            causal_reads=causal_reads,
         )
         self.idle_timeout = self.session.idle_timeout
         self._conn: Any = None

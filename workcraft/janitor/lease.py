@@ -30,8 +30,13 @@ class LeaseLeader:
         self.holder = f"{janitor_id} {uuid.uuid4().hex[:8]}"
         self.lease_seconds = lease_seconds
         self.name = "janitor_state 'lease'"
+        # causal_reads: on Galera, the lease is read and renewed as the whole cluster last
+        # wrote it, not as this node has applied it so far.
         self._store = db.store(
-            "leader-lease", RetryPolicy(give_up_after=1.0), idle_timeout=idle_timeout
+            "leader-lease",
+            RetryPolicy(give_up_after=1.0),
+            idle_timeout=idle_timeout,
+            causal_reads=True,
         )
         self._mutex = threading.Lock()
         self.held = False

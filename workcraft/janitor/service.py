@@ -84,10 +84,16 @@ class Janitor:
         # A sweep gives up after a short outage instead of waiting it out, so the next run
         # re-checks leadership first (the lock does not survive a server restart).
         sweep_retry = RetryPolicy(give_up_after=2.0, stop_event=self.stop_event)
+        # causal_reads: on a Galera node a sweep sees what peons wrote through other nodes
+        # (a heartbeat, a completion) before it judges a peon dead or a task orphaned.
         self.sweeps: list[Sweep] = [
             cls(
                 db.store(
-                    cls.name, sweep_retry, lock_wait_timeout=SWEEP_LOCK_WAIT, idle_timeout=idle
+                    cls.name,
+                    sweep_retry,
+                    lock_wait_timeout=SWEEP_LOCK_WAIT,
+                    idle_timeout=idle,
+                    causal_reads=True,
                 ),
                 settings,
             )
@@ -95,7 +101,7 @@ class Janitor:
         ]
         # Leadership lines are also logged locally; during an outage they are not worth
         # blocking a sweep thread for.
-        self.log_store = db.store("janitor", sweep_retry, idle_timeout=idle)
+        self.log_store = db.store("janitor", sweep_retry, idle_timeout=idle, causal_reads=True)
         self.runs: dict[str, int] = {sweep.name: 0 for sweep in self.sweeps}
         self._leader = False
         self._leader_mutex = threading.Lock()
@@ -231,11 +237,12 @@ class Janitor:
             )
         scheduler.start()
         retry = self.settings.JANITOR_LEADER_RETRY_INTERVAL
+        # "started; contending" is what operators' scripts and the process tests wait for.
         log.info(
-            "janitor %s started (%s mode); contending for %s",
+            "janitor %s started; contending for %s (%s mode)",
             self.janitor_id,
-            self.mode,
             self.lock.name,
+            self.mode,
         )
         try:
             while not self.stop_event.is_set():

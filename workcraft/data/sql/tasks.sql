@@ -75,8 +75,11 @@ FOR UPDATE SKIP LOCKED
 
 -- lock_concurrency_key --
 -- Serialises claims of one concurrency key: the row lock (taken whether the row is new or
--- not) is held until the claim commits, so the count below cannot go stale under us.
-INSERT INTO concurrency_keys (name) VALUES (%s) ON DUPLICATE KEY UPDATE name = name
+-- not) is held until the claim commits, so the count below cannot go stale under us. The row
+-- is written, not just locked: on a cluster (Galera, Group Replication) row locks are per
+-- node and only writes are certified, so a claim of the same key through another node must
+-- conflict with this one at COMMIT (the loser retries and finds the key counted).
+INSERT INTO concurrency_keys (name) VALUES (%s) ON DUPLICATE KEY UPDATE claims = claims + 1
 
 -- running_with_key --
 -- Uses ix_bountyboard_running_key. A crashed peon's task counts until the janitor requeues

@@ -1,0 +1,1 @@
+"""Task apps for the Galera cluster test (``tests.cluster_apps.tasks.app``)."""
