@@ -11,7 +11,8 @@ import threading
 import uuid
 
 from workcraft.data import Database, Queries, RetryPolicy
-from workcraft.errors import DatabaseUnavailable, WorkcraftError
+from workcraft.errors import WorkcraftError
+from workcraft.janitor.reach import Reachability
 
 log = logging.getLogger("workcraft.janitor")
 
@@ -41,7 +42,7 @@ class LeaseLeader:
         self._mutex = threading.Lock()
         self.held = False
         self.term = 0
-        self._unreachable = False
+        self._reach = Reachability("leader lease", self._store.config.describe())
 
     def _take(self) -> bool:
         holder, term, valid = self._store.call(
@@ -59,10 +60,10 @@ class LeaseLeader:
             try:
                 got = self._take()
             except WorkcraftError as exc:
-                self._note_failure(exc)
+                self._reach.failed(exc)
                 self.held = False
                 return False
-            self._note_success()
+            self._reach.succeeded()
             return got
 
     def check(self) -> bool:
@@ -74,7 +75,7 @@ class LeaseLeader:
                 return self._take()
             except WorkcraftError as exc:
                 log.warning("leader lease could not be renewed (%s)", exc)
-                self._note_failure(exc)
+                self._reach.failed(exc)
                 self.held = False
                 return False
 
@@ -91,15 +92,3 @@ class LeaseLeader:
                     log.debug("could not give the lease up; it expires by itself")
             self.held = False
             self._store.close()
-
-    def _note_failure(self, exc: WorkcraftError) -> None:
-        if isinstance(exc, DatabaseUnavailable) and not self._unreachable:
-            self._unreachable = True
-            log.warning("janitor: database unavailable (%s); retrying", exc)
-        elif not isinstance(exc, DatabaseUnavailable):
-            log.error("janitor: leader lease query failed: %s", exc)
-
-    def _note_success(self) -> None:
-        if self._unreachable:
-            self._unreachable = False
-            log.warning("janitor: database %s is back", self._store.config.describe())

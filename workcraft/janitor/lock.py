@@ -13,7 +13,8 @@ import logging
 import threading
 
 from workcraft.data import Database, Queries, RetryPolicy
-from workcraft.errors import DatabaseUnavailable, WorkcraftError
+from workcraft.errors import WorkcraftError
+from workcraft.janitor.reach import Reachability
 
 log = logging.getLogger("workcraft.janitor")
 
@@ -44,7 +45,7 @@ class LeaderLock:
         self._mutex = threading.Lock()
         self.held = False
         self.connection_id: int | None = None
-        self._unreachable = False
+        self._reach = Reachability("leader lock", self._store.config.describe())
 
     def acquire(self, timeout: float = 0) -> bool:
         """Try to take the lock, waiting up to ``timeout`` seconds."""
@@ -52,10 +53,10 @@ class LeaderLock:
             try:
                 got = self._store.call(lambda q: q.leader.get_lock(self.name, timeout))
             except WorkcraftError as exc:
-                self._note_failure(exc)
+                self._reach.failed(exc)
                 self._drop()
                 return False
-            self._note_success()
+            self._reach.succeeded()
             self.held = got
             if got:
                 self.connection_id = self._store.connection_id()
@@ -70,25 +71,11 @@ class LeaderLock:
                 still = self._store.call(lambda q: q.leader.holds_lock(self.name))
             except WorkcraftError as exc:
                 log.warning("leader lock connection lost (%s)", exc)
-                self._note_failure(exc)
+                self._reach.failed(exc)
                 still = False
             if not still:
                 self._drop()
             return still
-
-    # The lock is asked every retry interval, leader or not: the janitor's one regular
-    # contact with the server, so it is what says when the database goes and comes back.
-    def _note_failure(self, exc: WorkcraftError) -> None:
-        if isinstance(exc, DatabaseUnavailable) and not self._unreachable:
-            self._unreachable = True
-            log.warning("janitor: database unavailable (%s); retrying", exc)
-        elif not isinstance(exc, DatabaseUnavailable):
-            log.error("janitor: leader lock query failed: %s", exc)
-
-    def _note_success(self) -> None:
-        if self._unreachable:
-            self._unreachable = False
-            log.warning("janitor: database %s is back", self._store.config.describe())
 
     def fence(self, q: Queries) -> bool:
         """In a sweep's transaction (another connection): does our lock connection still

@@ -159,24 +159,12 @@ class Exchange:
                 else []
             )
             claimed_ids = [task.id for task in claimed]
-            owner = q.peons.update_state(
-                peon_id=worker_id,
-                session=session,
-                running=running + claimed_ids,
-                finished=len(outcomes),
-            )
-            fenced_out = (
-                q.tasks.complete(outcomes=outcomes, worker_id=worker_id, session=session)
-                if outcomes
-                else []
+            owner, fenced_out = self._settle(
+                q, attempt, session, outcomes, running, running + claimed_ids, claim_limit
             )
             if not owner:
                 # The locked rows stay PENDING; COMMIT just releases their locks.
                 return ExchangeResult([], fenced_out, identity_lost=True)
-            if attempt > 1 and claim_limit:
-                # An earlier attempt's COMMIT may have landed unacknowledged: give back
-                # any rows it claimed for us that we never received.
-                q.tasks.release_all_but(worker_id=worker_id, session=session, keep=running)
             if claimed_ids:
                 q.tasks.mark_running(task_ids=claimed_ids, worker_id=worker_id, session=session)
             return ExchangeResult(claimed, fenced_out)
@@ -207,18 +195,11 @@ class Exchange:
         """Claim mode "optimistic": the claim UPDATE marks rows RUNNING itself, so our row
         proves ownership first (and is written again with what we then run)."""
         worker_id = self.worker_id
-        owner = q.peons.update_state(
-            peon_id=worker_id, session=session, running=running, finished=len(outcomes)
-        )
-        fenced_out = (
-            q.tasks.complete(outcomes=outcomes, worker_id=worker_id, session=session)
-            if outcomes
-            else []
+        owner, fenced_out = self._settle(
+            q, attempt, session, outcomes, running, running, claim_limit
         )
         if not owner:
             return ExchangeResult([], fenced_out, identity_lost=True)
-        if attempt > 1 and claim_limit:
-            q.tasks.release_all_but(worker_id=worker_id, session=session, keep=running)
         if not queues:
             return ExchangeResult([], fenced_out)
         claimed = q.tasks.claim_by_update(
@@ -238,6 +219,35 @@ class Exchange:
                 finished=0,
             )
         return ExchangeResult(claimed, fenced_out)
+
+    def _settle(
+        self,
+        q: Queries,
+        attempt: int,
+        session: str,
+        outcomes: list[Outcome],
+        running: list[str],
+        running_after: list[str],
+        claim_limit: int,
+    ) -> tuple[bool, list[Outcome]]:
+        """Our peon row's new state (which proves we still own our id) and every outcome,
+        fenced: (still the owner, the outcomes not written because the task was taken)."""
+        owner = q.peons.update_state(
+            peon_id=self.worker_id,
+            session=session,
+            running=running_after,
+            finished=len(outcomes),
+        )
+        fenced_out = (
+            q.tasks.complete(outcomes=outcomes, worker_id=self.worker_id, session=session)
+            if outcomes
+            else []
+        )
+        if owner and attempt > 1 and claim_limit:
+            # An earlier attempt's COMMIT may have landed unacknowledged: give back any rows
+            # it claimed for us that we never received.
+            q.tasks.release_all_but(worker_id=self.worker_id, session=session, keep=running)
+        return owner, fenced_out
 
     def release(self, session: str, tasks: list[ClaimedTask]) -> int:
         """Give tasks we will not finish back to PENDING (fenced)."""
