@@ -12,7 +12,8 @@ from rich.live import Live
 
 from workcraft.cli.compat import CompatCommand
 from workcraft.cli.options import build_db_config, db_options, load_runtime, runtime_options
-from workcraft.cli.render import board_view
+from workcraft.cli.render import board_view, with_note
+from workcraft.compat import sweepers
 from workcraft.data import Database
 from workcraft.errors import UsageError
 from workcraft.views.board import snapshot
@@ -38,21 +39,26 @@ def status_cmd(**kwargs: Any) -> None:
     if kwargs["watch"] is not None and kwargs["as_json"]:
         raise UsageError("--watch redraws a board for people; it does not go with --json")
     with Database(build_db_config(kwargs)).store("status") as store:
+        # Read once: the original's EVENTs change only when someone drops them.
+        found = store.call(sweepers.inspect)
+        note = found.line(store.config.database)
         if kwargs["watch"] is None:
             board = snapshot(store, settings, kwargs["log_lines"])
             if kwargs["as_json"]:
-                click.echo(json.dumps(board.as_dict(), ensure_ascii=False))
+                data = board.as_dict()
+                data["original_sweepers"] = found.as_dict() if found.present else None
+                click.echo(json.dumps(data, ensure_ascii=False))
             else:
-                Console().print(board_view(board))
+                Console().print(with_note(board_view(board), note))
             return
         console = Console()
         board = snapshot(store, settings, kwargs["log_lines"])
         try:
-            with Live(board_view(board), console=console, screen=False, auto_refresh=False) as live:
+            view = with_note(board_view(board), note)
+            with Live(view, console=console, screen=False, auto_refresh=False) as live:
                 while True:
                     time.sleep(kwargs["watch"])
-                    live.update(
-                        board_view(snapshot(store, settings, kwargs["log_lines"])), refresh=True
-                    )
+                    board = snapshot(store, settings, kwargs["log_lines"])
+                    live.update(with_note(board_view(board), note), refresh=True)
         except KeyboardInterrupt:
             console.print("stopped watching")
