@@ -272,3 +272,33 @@ def test_upgrade_from_0527(
     assert run_original_script(
         original_python, config, tmp_path / "original", "get", ids["add"]
     ) == {"status": "SUCCESS", "result": "3", "task_name": "add"}
+
+
+# The rollback docs/upgrading.md describes, checked with 0.5.27's own setup and its own check
+# that a database is set up (what its peon waits for before it starts).
+ROLLBACK = (
+    "UPDATE bountyboard SET status = 'INVALID', updated_at = updated_at WHERE status = 'CANCELLED'",
+    "ALTER TABLE bountyboard MODIFY COLUMN status "
+    "ENUM('PENDING','RUNNING','SUCCESS','FAILURE','INVALID') NOT NULL DEFAULT 'PENDING'",
+)
+
+
+def test_rollback_to_0527(
+    original_db: tuple[DBConfig, dict[str, str]], original_python: Path, tmp_path: Path
+) -> None:
+    config, ids = original_db
+    result = run_workcraft(
+        "setup_database_tables", *flags(config), "--drop-original-events", cwd=tmp_path
+    )
+    assert result.returncode == 0, describe_run(result)
+    assert original_objects(config) == ([], [])
+    assert run_original_script(original_python, config, tmp_path / "original", "verify") is False
+
+    admin(config, *ROLLBACK)
+    run_original_setup(original_python, config, tmp_path / "original")
+    assert original_objects(config) == (EVENTS, PROCEDURES)
+    assert run_original_script(original_python, config, tmp_path / "original", "verify") is True
+    assert {row[0] for row in admin(config, "SELECT id FROM bountyboard")} == set(ids.values())
+    again = run_original_script(original_python, config, tmp_path / "original", "enqueue")
+    task = run_original_script(original_python, config, tmp_path / "original", "get", again["add"])
+    assert task == {"status": "PENDING", "result": None, "task_name": "add"}
