@@ -64,8 +64,8 @@ class TaskRegistry:
             existing = self.tasks.get(task_name)
             if existing is not None and existing is not fn:
                 raise ValueError(f"task {task_name!r} is already registered")
-            # stacklevel 3: takes_task_id <- decorate <- the user's decorator line
-            with_id = takes_task_id(fn, task_name, pass_task_id, stacklevel=3)
+            # stacklevel 2: the warning points at the user's decorator line
+            with_id = takes_task_id(fn, task_name, pass_task_id, stacklevel=2)
             if cron is not None or every is not None:
                 self._add_schedule(Schedule(task_name, task_name, cron=cron, every=every))
             self.tasks[task_name] = fn

@@ -37,7 +37,8 @@ def _parameters(fn: Callable[..., Any]) -> list[inspect.Parameter] | None:
 def takes_task_id(
     fn: Callable[..., Any], task_name: str, explicit: bool | None, stacklevel: int = 2
 ) -> bool:
-    """Whether ``fn`` is called with the task id as its first argument (see module doc)."""
+    """Whether ``fn`` is called with the task id as its first argument (see module doc).
+    ``stacklevel``: where the warning points, counted from the caller (2 = its caller)."""
     parameters = _parameters(fn)
     if explicit is not None:
         if not isinstance(explicit, bool):
