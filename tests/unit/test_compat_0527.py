@@ -115,8 +115,38 @@ def test_first_parameter_task_id_gets_the_id_and_warns_once() -> None:
 
     assert len(caught) == 1
     assert caught[0].filename == __file__  # points at the decorator line
-    assert app.task_id_first == {"add", "echo"}
-    assert app.task_arguments("add", "t1", [1, 2]) == ["t1", 1, 2]
+    assert app.task_id_rules == {"add": "when-unfilled", "echo": "when-unfilled"}
+    assert app.task_arguments("add", "t1", [1, 2], {}) == ["t1", 1, 2]
+    assert app.task_arguments("echo", "t1", ["x"], {}) == ["t1", "x"]  # both fit: the id
+
+
+def test_a_task_id_the_producer_fills_is_left_alone() -> None:
+    """README-style tasks whose first parameter ``task_id`` is a key their producer sends."""
+    app = Workcraft()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+
+        @app.task("record")
+        def record(task_id: str) -> str:
+            return task_id
+
+        @app.task("sleep_for")
+        def sleep_for(task_id: str, seconds: float) -> float:
+            return seconds
+
+        @app.task("maybe")
+        def maybe(task_id: str, value: Any = None) -> Any:
+            return value
+
+    assert app.task_arguments("record", "t1", ["key"], {}) == ["key"]
+    assert app.task_arguments("record", "t1", [], {"task_id": "key"}) == []
+    assert app.task_arguments("record", "t1", [], {}) == ["t1"]
+    assert app.task_arguments("sleep_for", "t1", ["key", 3], {}) == ["key", 3]
+    assert app.task_arguments("sleep_for", "t1", [3], {}) == ["t1", 3]
+    # Both fit: the task id, as 0.5.27 did (pass_task_id=False says otherwise).
+    assert app.task_arguments("maybe", "t1", ["key"], {}) == ["t1", "key"]
+    # Fits neither way: as sent with the id; the run is INVALID.
+    assert app.task_arguments("record", "t1", ["a", "b"], {}) == ["t1", "a", "b"]
 
 
 def test_readme_tasks_and_explicit_choices_do_not_warn() -> None:
@@ -140,9 +170,10 @@ def test_readme_tasks_and_explicit_choices_do_not_warn() -> None:
         def asks(the_id: str) -> str:
             return the_id
 
-    assert app.task_id_first == {"asks"}
-    assert app.task_arguments("plain", "t1", [1]) == [1]
-    assert app.task_arguments("named_task_id_but_an_argument", "t1", ["x"]) == ["x"]
+    assert app.task_id_rules == {"asks": "always"}
+    assert app.task_arguments("plain", "t1", [1], {}) == [1]
+    assert app.task_arguments("named_task_id_but_an_argument", "t1", [], {}) == []
+    assert app.task_arguments("asks", "t1", [], {}) == ["t1"]
 
 
 def test_pass_task_id_needs_a_positional_parameter() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from workcraft.app.schedules import Schedule
-from workcraft.compat.taskid import takes_task_id
+from workcraft.compat.taskid import call_arguments, takes_task_id
 from workcraft.payload import check_timeout
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,8 +30,9 @@ class TaskRegistry:
         self.handlers = Handlers()
         self.schedules: dict[str, Schedule] = {}
         self.timeouts: dict[str, float] = {}
-        # Tasks called as fn(task_id, *task_args, **task_kwargs).
-        self.task_id_first: set[str] = set()
+        # Tasks that may be called as fn(task_id, *task_args, **task_kwargs), and when:
+        # see workcraft.compat.taskid.
+        self.task_id_rules: dict[str, str] = {}
 
     def task(
         self,
@@ -45,8 +46,8 @@ class TaskRegistry:
         """Register a sync or async function under ``name`` (default: its ``__name__``).
 
         ``pass_task_id``: call it with the task id as its first argument (True) or not
-        (False). Default: only when its first parameter is named ``task_id``, as workcraft
-        0.5.27 did (that warns once; see ``workcraft.compat.taskid``).
+        (False). Default: when its first parameter is named ``task_id`` and the arguments
+        sent do not fill it, as workcraft 0.5.27 did (warns once; ``workcraft.compat.taskid``).
 
         ``timeout`` (seconds): a run that takes longer ends FAILURE (``TaskTimeout``) and is
         retried per its retry policy; a task's own ``timeout=`` wins over this one.
@@ -65,26 +66,36 @@ class TaskRegistry:
             if existing is not None and existing is not fn:
                 raise ValueError(f"task {task_name!r} is already registered")
             # stacklevel 2: the warning points at the user's decorator line
-            with_id = takes_task_id(fn, task_name, pass_task_id, stacklevel=2)
+            rule = takes_task_id(fn, task_name, pass_task_id, stacklevel=2)
             if cron is not None or every is not None:
                 self._add_schedule(Schedule(task_name, task_name, cron=cron, every=every))
             self.tasks[task_name] = fn
-            if with_id:
-                self.task_id_first.add(task_name)
+            if rule is None:
+                self.task_id_rules.pop(task_name, None)
             else:
-                self.task_id_first.discard(task_name)
+                self.task_id_rules[task_name] = rule
             if limit is not None:
                 self.timeouts[task_name] = limit
             return fn
 
         return decorate
 
-    def task_arguments(self, task_name: str, task_id: str, task_args: Sequence[Any]) -> list[Any]:
+    def task_arguments(
+        self,
+        task_name: str,
+        task_id: str,
+        task_args: Sequence[Any],
+        task_kwargs: Mapping[str, Any],
+    ) -> list[Any]:
         """The positional arguments the task is called with: its ``task_args``, after its
-        id for a task that asked for it."""
-        if task_name in self.task_id_first:
-            return [task_id, *task_args]
-        return list(task_args)
+        id for a task that takes it (``workcraft.compat.taskid``)."""
+        return call_arguments(
+            self.tasks[task_name],
+            self.task_id_rules.get(task_name),
+            task_id,
+            task_args,
+            task_kwargs,
+        )
 
     def schedule(
         self,

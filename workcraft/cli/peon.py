@@ -105,10 +105,11 @@ def peon_cmd(ctx: click.Context, /, **kwargs: Any) -> None:
     original_env_flag(ctx, kwargs)
     config = build_db_config(kwargs)
     app = load_app(app_path(kwargs))
-    if app.task_id_first:
+    if app.task_id_rules:
         log.info(
-            "called with the task id first (workcraft 0.5.27's convention): %s",
-            ", ".join(sorted(app.task_id_first)),
+            "called with the task id first (workcraft 0.5.27's convention; see "
+            "workcraft.compat.taskid): %s",
+            ", ".join(f"{name} ({rule})" for name, rule in sorted(app.task_id_rules.items())),
         )
     options = PeonOptions(
         worker_id=kwargs["worker_id"] or default_process_id(),

@@ -1,24 +1,27 @@
 """Which tasks are called with the task id first.
 
 workcraft 0.5.27 called every task as ``fn(task_id, *task_args, **task_kwargs)``; the
-README's tasks take only their own arguments. One app may hold both, so it is decided per
-function, once, when it is registered:
+README's tasks take only their own arguments, and some README-style tasks have a first
+parameter named ``task_id`` that their producer fills (a key of its own). One app may hold
+all of these, and none may get an argument it did not ask for:
 
 1. ``@app.task("name", pass_task_id=True)`` or ``False`` says it outright.
-2. Otherwise a task takes the id when its first parameter is a positional one named
-   ``task_id`` (0.5.27's convention: ``def add(task_id, a, b)``). That is inferred, so it
-   warns once (``DeprecationWarning``) with the two explicit forms.
+2. Otherwise, when the first parameter is a positional one named ``task_id`` (0.5.27's
+   convention: ``def add(task_id, a, b)``), the task id is passed first — unless the
+   arguments sent fit the function only without it: then the producer filled ``task_id``
+   itself and they are passed as sent. Decided at registration that the rule applies (it
+   warns once, naming the explicit forms); decided per run which case it is.
 3. Every other task gets exactly its ``task_args`` / ``task_kwargs``.
 
-A README-style task whose first parameter is named ``task_id`` but means something the
-producer sends says ``pass_task_id=False``. Any task can read its own id without taking a
-parameter: ``workcraft.current_task().id``.
+Where both fit (``def f(task_id, x=None)`` sent ``["k"]``) the task id wins, as in 0.5.27;
+``pass_task_id=False`` says otherwise. Any task can read its own id without a parameter:
+``workcraft.current_task().id``.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from workcraft.compat.deprecation import warn_once
@@ -34,11 +37,16 @@ def _parameters(fn: Callable[..., Any]) -> list[inspect.Parameter] | None:
         return None
 
 
+ALWAYS = "always"
+WHEN_UNFILLED = "when-unfilled"
+
+
 def takes_task_id(
     fn: Callable[..., Any], task_name: str, explicit: bool | None, stacklevel: int = 2
-) -> bool:
-    """Whether ``fn`` is called with the task id as its first argument (see module doc).
-    ``stacklevel``: where the warning points, counted from the caller (2 = its caller)."""
+) -> str | None:
+    """``ALWAYS`` (asked for), ``WHEN_UNFILLED`` (0.5.27's convention: see module doc) or
+    None. ``stacklevel``: where the warning points, counted from the caller (2 = its
+    caller)."""
     parameters = _parameters(fn)
     if explicit is not None:
         if not isinstance(explicit, bool):
@@ -48,19 +56,46 @@ def takes_task_id(
                 f"task {task_name!r}: pass_task_id=True, but {fn!r} takes no positional "
                 "argument to receive the task id"
             )
-        return explicit
+        return ALWAYS if explicit else None
     if not parameters:
-        return False
+        return None
     first = parameters[0]
     if first.name != PARAMETER or first.kind not in _POSITIONAL:
-        return False
+        return None
     warn_once(
         "task_id-first",
-        f"task {task_name!r} takes the task id as its first parameter `task_id` (workcraft "
-        f"0.5.27's convention); it still gets it. Say so with @app.task({task_name!r}, "
-        "pass_task_id=True), or drop the parameter and read workcraft.current_task().id",
+        f"task {task_name!r} has a first parameter `task_id`: it gets the task id (workcraft "
+        "0.5.27's convention) unless the arguments sent fill it. Say which with "
+        f"@app.task({task_name!r}, pass_task_id=True) or pass_task_id=False; a task can "
+        "also read workcraft.current_task().id",
         stacklevel=stacklevel + 1,
     )
+    return WHEN_UNFILLED
+
+
+def call_arguments(
+    fn: Callable[..., Any],
+    rule: str | None,
+    task_id: str,
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+) -> list[Any]:
+    """The positional arguments of one run under ``rule`` (``takes_task_id``'s answer)."""
+    if rule is None:
+        return list(args)
+    with_id = [task_id, *args]
+    if rule == WHEN_UNFILLED and not _fits(fn, with_id, kwargs) and _fits(fn, args, kwargs):
+        return list(args)  # the producer filled task_id itself
+    return with_id
+
+
+def _fits(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> bool:
+    try:
+        inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError:
+        return False
+    except ValueError:  # no signature: let the call decide
+        return True
     return True
 
 
