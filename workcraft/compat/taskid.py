@@ -20,6 +20,7 @@ Where both fit (``def f(task_id, x=None)`` sent ``["k"]``) the task id wins, as 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -89,9 +90,14 @@ def call_arguments(
     return with_id
 
 
+@functools.lru_cache(maxsize=1024)
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(fn)
+
+
 def _fits(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> bool:
     try:
-        inspect.signature(fn).bind(*args, **kwargs)
+        _signature(fn).bind(*args, **kwargs)
     except TypeError:
         return False
     except ValueError:  # no signature: let the call decide
