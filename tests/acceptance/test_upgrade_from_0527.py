@@ -193,7 +193,10 @@ def test_upgrade_from_0527(
     )
     statuses = dict(admin(config, "SELECT id, status FROM bountyboard"))
     assert statuses[ids["typo"]] == "FAILURE"
-    assert statuses[ids["flaky"]] == "FAILURE" and statuses[ids["multiply"]] == "RUNNING"
+    assert statuses[ids["flaky"]] == "FAILURE"
+    # Still RUNNING, unless 0.5.27's own self_correct EVENT (every 10 s, live on this server)
+    # already put it back: the sweeping beside the janitor that dropping them ends.
+    assert statuses[ids["multiply"]] in ("RUNNING", "PENDING")
     logged = admin(config, "SELECT message FROM logs WHERE message LIKE 'setup: task typo%'")
     assert len(logged) == 1 and "is now FAILURE" in logged[0][0]
 
