@@ -1,5 +1,9 @@
 """Typed views of the rows a person sees in the database. Datetimes are naive UTC (the
-sessions workcraft opens are at UTC)."""
+sessions workcraft opens are at UTC).
+
+Also the names 0.5.27 code imports from here (``from workcraft.models import DBConfig,
+TaskPayload, TaskStatus, Task``): see the end of this module and ``workcraft.compat``.
+"""
 
 from __future__ import annotations
 
@@ -115,3 +119,36 @@ class Task:
             priority=int(row.get("priority") or 0),
             unique_key=row.get("unique_key"),
         )
+
+    @classmethod
+    def from_db_data(cls, data: dict[str, Any]) -> Task:
+        """0.5.27's constructor from a ``SELECT *`` row: a task in 0.5.27's shape
+        (``payload`` a ``TaskPayload``, ``result`` the stored JSON text)."""
+        from workcraft.compat.task import OriginalTask
+
+        return OriginalTask.from_db_data(data)
+
+
+# -- the names of workcraft 0.5.27's ``workcraft.models`` ------------------------------------------
+# DBConfig is ours (it takes 0.5.27's host/port/user/password/database/use_ssl/ssl_path).
+from workcraft.compat.handlers import (  # noqa: E402
+    PostRunHandlerFn,
+    PreRunHandlerFn,
+    SetupHandlerFn,
+    TaskHandlerFn,
+)
+from workcraft.compat.payload import TaskPayload  # noqa: E402
+from workcraft.config.database import DBConfig  # noqa: E402
+
+__all__ = [
+    "DBConfig",
+    "PeonStatus",
+    "PostRunHandlerFn",
+    "PreRunHandlerFn",
+    "SetupHandlerFn",
+    "Task",
+    "TaskHandlerFn",
+    "TaskPayload",
+    "TaskStatus",
+    "decode_json",
+]

@@ -2,6 +2,10 @@
 
 Nothing here opens a connection until a method is called; each thread gets its own
 connection per database (``close()`` closes this thread's).
+
+``send_task_sync`` and ``get_task_sync`` also answer workcraft 0.5.27's static-method calls
+(``Workcraft.send_task_sync(db_config=, payload=, task_name=)``): see
+``workcraft.compat.producer``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from workcraft.compat.producer import GET_0527, SEND_0527, producer_method
 from workcraft.config.database import DBConfig, get_db_config
 from workcraft.data import Database, Queries, RetryPolicy, Store
 from workcraft.data.foreign import insert_on_connection
@@ -62,6 +67,7 @@ class Producer:
         return limit
 
     # -- producer API -------------------------------------------------------------------
+    @producer_method(SEND_0527)
     def send_task_sync(
         self,
         task_name: str,
@@ -139,6 +145,7 @@ class Producer:
             ids += store.transaction(functools.partial(_insert, batch))
         return ids
 
+    @producer_method(GET_0527)
     def get_task_sync(self, task_id: str, db_config: DBConfig | None = None) -> Task | None:
         return self._store(db_config).call(lambda q: q.tasks.get(task_id))
 

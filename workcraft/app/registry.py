@@ -1,4 +1,6 @@
-"""The app's registry: task functions by name, and the seed's three handlers."""
+"""The app's registry: task functions by name, and the seed's three handlers. It also
+records which tasks are called with the task id first (workcraft 0.5.27's convention; see
+``workcraft.compat.taskid``)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from workcraft.app.schedules import Schedule
+from workcraft.compat.taskid import call_arguments, takes_task_id
 from workcraft.payload import check_timeout
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,6 +30,9 @@ class TaskRegistry:
         self.handlers = Handlers()
         self.schedules: dict[str, Schedule] = {}
         self.timeouts: dict[str, float] = {}
+        # Tasks that may be called as fn(task_id, *task_args, **task_kwargs), and when:
+        # see workcraft.compat.taskid.
+        self.task_id_rules: dict[str, str] = {}
 
     def task(
         self,
@@ -35,8 +41,13 @@ class TaskRegistry:
         timeout: float | None = None,
         cron: str | None = None,
         every: float | None = None,
+        pass_task_id: bool | None = None,
     ) -> Callable[[F], F]:
         """Register a sync or async function under ``name`` (default: its ``__name__``).
+
+        ``pass_task_id``: call it with the task id as its first argument (True) or not
+        (False). Default: when its first parameter is named ``task_id`` and the arguments
+        sent do not fill it, as workcraft 0.5.27 did (warns once; ``workcraft.compat.taskid``).
 
         ``timeout`` (seconds): a run that takes longer ends FAILURE (``TaskTimeout``) and is
         retried per its retry policy; a task's own ``timeout=`` wins over this one.
@@ -54,14 +65,37 @@ class TaskRegistry:
             existing = self.tasks.get(task_name)
             if existing is not None and existing is not fn:
                 raise ValueError(f"task {task_name!r} is already registered")
+            # stacklevel 2: the warning points at the user's decorator line
+            rule = takes_task_id(fn, task_name, pass_task_id, stacklevel=2)
             if cron is not None or every is not None:
                 self._add_schedule(Schedule(task_name, task_name, cron=cron, every=every))
             self.tasks[task_name] = fn
+            if rule is None:
+                self.task_id_rules.pop(task_name, None)
+            else:
+                self.task_id_rules[task_name] = rule
             if limit is not None:
                 self.timeouts[task_name] = limit
             return fn
 
         return decorate
+
+    def task_arguments(
+        self,
+        task_name: str,
+        task_id: str,
+        task_args: Sequence[Any],
+        task_kwargs: Mapping[str, Any],
+    ) -> list[Any]:
+        """The positional arguments the task is called with: its ``task_args``, after its
+        id for a task that takes it (``workcraft.compat.taskid``)."""
+        return call_arguments(
+            self.tasks[task_name],
+            self.task_id_rules.get(task_name),
+            task_id,
+            task_args,
+            task_kwargs,
+        )
 
     def schedule(
         self,

@@ -127,3 +127,10 @@ def board_view(board: Board) -> Group:
     if board.logs:
         parts.append(log_table(board))
     return Group(*parts)
+
+
+def with_note(view: Group, note: str | None) -> Group:
+    """The board with one warning line under it (the original's EVENTs still there)."""
+    if not note:
+        return view
+    return Group(view, Text("! " + note, style="bold yellow"))

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 
 from workcraft.cli.compat import CompatCommand
 from workcraft.cli.options import build_db_config, db_options, load_runtime, runtime_options
-from workcraft.cli.render import board_view
-from workcraft.config.settings import Settings
-from workcraft.data import Database, Store
+from workcraft.cli.render import board_view, with_note
+from workcraft.compat import sweepers
+from workcraft.data import Database
 from workcraft.errors import UsageError
 from workcraft.views.board import snapshot
 
@@ -39,31 +40,37 @@ def status_cmd(**kwargs: Any) -> None:
     if kwargs["watch"] is not None and kwargs["as_json"]:
         raise UsageError("--watch redraws a board for people; it does not go with --json")
     with Database(build_db_config(kwargs)).store("status") as store:
+        # Read once: the original's EVENTs change only when someone drops them.
+        found = store.call(sweepers.inspect)
+        note = found.line(store.config.database)
         if kwargs["watch"] is None:
             board = snapshot(store, settings, kwargs["log_lines"])
             if kwargs["as_json"]:
-                click.echo(json.dumps(board.as_dict(), ensure_ascii=False))
+                data = board.as_dict()
+                data["original_sweepers"] = found.as_dict() if found.present else None
+                click.echo(json.dumps(data, ensure_ascii=False))
             else:
-                Console().print(board_view(board))
+                Console().print(with_note(board_view(board), note))
             return
         console = Console()
+
+        def view() -> Group:
+            return with_note(board_view(snapshot(store, settings, kwargs["log_lines"])), note)
+
         try:
             if console.is_terminal:
-                watch_live(console, store, settings, kwargs["watch"], kwargs["log_lines"])
+                watch_live(console, view, kwargs["watch"])
             else:  # piped or logged: Live would print nothing until the end, so append boards
                 while True:
-                    console.print(board_view(snapshot(store, settings, kwargs["log_lines"])))
+                    console.print(view())
                     console.print()
                     time.sleep(kwargs["watch"])
         except KeyboardInterrupt:
             console.print("stopped watching")
 
 
-def watch_live(
-    console: Console, store: Store, settings: Settings, every: float, log_lines: int
-) -> None:
-    board = snapshot(store, settings, log_lines)
-    with Live(board_view(board), console=console, screen=False, auto_refresh=False) as live:
+def watch_live(console: Console, view: Callable[[], Group], every: float) -> None:
+    with Live(view(), console=console, screen=False, auto_refresh=False) as live:
         while True:
             time.sleep(every)
-            live.update(board_view(snapshot(store, settings, log_lines)), refresh=True)
+            live.update(view(), refresh=True)

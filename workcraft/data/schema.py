@@ -2,9 +2,11 @@
 
 The schema is declared once, as columns and indexes. ``setup`` creates what is missing and
 converges an older schema (the original workcraft's, or an earlier version of this one) in
-place: it adds missing columns and indexes and widens changed types, keeping every row. It
-needs only CREATE, ALTER, INDEX, DROP, SELECT, INSERT, UPDATE and DELETE on the database: no
-EVENT, no routine, no trigger, no global variable.
+place: it adds missing columns and indexes, and rewrites a column whose type, NULL-ness,
+integer default or character set differs from ours, keeping every row. It needs only
+CREATE, ALTER, INDEX, DROP, SELECT, INSERT, UPDATE and DELETE on the database: no EVENT, no
+routine, no trigger, no global variable (dropping the original's EVENTs and procedures, when
+asked, needs EVENT and ALTER ROUTINE).
 """
 
 from __future__ import annotations
@@ -44,6 +46,28 @@ class Column:
         rest = self.rest.replace(BINARY_COLLATION_TOKEN, binary_collation)
         return f"`{self.name}` {self.type} {rest}".strip()
 
+    @property
+    def not_null(self) -> bool:
+        return "NOT NULL" in self.rest
+
+    @property
+    def binary(self) -> bool:
+        return BINARY_COLLATION_TOKEN in self.rest
+
+    @property
+    def default_sql(self) -> str:
+        """Our default as an SQL expression (a NULL found where we say NOT NULL gets it)."""
+        match = re.search(r"DEFAULT (\S+)", self.rest)
+        if match:
+            return match.group(1)
+        return "0" if self.type.startswith(("int", "bigint", "tiny", "double")) else "''"
+
+    @property
+    def int_default(self) -> str | None:
+        """The default of an integer column, as information_schema shows it ('3')."""
+        match = re.search(r"DEFAULT (-?\d+)\b", self.rest)
+        return match.group(1) if match and self.type.startswith(("int", "bigint", "tiny")) else None
+
 
 @dataclasses.dataclass(frozen=True)
 class Index:
@@ -75,6 +99,7 @@ class Table:
 
 
 BIN = f"CHARACTER SET utf8mb4 COLLATE {BINARY_COLLATION_TOKEN}"
+TABLE_CHARSET = "utf8mb4 COLLATE utf8mb4_unicode_ci"
 
 # A task holds its unique key while it is not finished: PENDING, RUNNING, or FAILURE with a
 # retry to come. Derived by the server from the row itself, so it can never drift; the unique
@@ -115,14 +140,23 @@ BOUNTYBOARD = Table(
         # The peon process (not just its id) that holds a RUNNING task.
         Column("peon_session", "char(36)", "NULL DEFAULT NULL"),
         Column("started_at", "timestamp(6)", "NULL DEFAULT NULL"),
-        Column("finished_at", "timestamp(6)", "NULL DEFAULT NULL"),
+        # Finished rows of an older schema (0.5.27's) finished when they were last updated:
+        # retention, and the reopen of failures waiting for a retry, count from then.
+        Column(
+            "finished_at",
+            "timestamp(6)",
+            "NULL DEFAULT NULL",
+            backfill="UPDATE `bountyboard` SET `finished_at` = `updated_at`, "
+            "`updated_at` = `updated_at` WHERE `status` IN ('SUCCESS','FAILURE','INVALID')",
+        ),
         # Not claimed before this instant; reopened retries get the time they were reopened.
         # Tasks waiting in an upgraded database keep their order: run_at = created_at.
         Column(
             "run_at",
             "timestamp(6)",
             "NOT NULL DEFAULT CURRENT_TIMESTAMP(6)",
-            backfill="UPDATE `bountyboard` SET `run_at` = `created_at` WHERE `status` = 'PENDING'",
+            backfill="UPDATE `bountyboard` SET `run_at` = `created_at`, "
+            "`updated_at` = `updated_at` WHERE `status` = 'PENDING'",
         ),
         # Lower runs first within a queue, then the earliest run_at.
         Column("priority", "int", "NOT NULL DEFAULT 0"),
@@ -178,8 +212,16 @@ BOUNTYBOARD = Table(
         Index("ix_bountyboard_live", "`status`, `queue`, `task_name`"),
     ),
     # Replaced by ix_bountyboard_ready (the claim order gained priority and run_at) and by
-    # ix_bountyboard_retry_waiting (the same range, with what the board counts by).
-    obsolete_indexes=("ix_bountyboard_claim", "ix_bountyboard_retry"),
+    # ix_bountyboard_retry_waiting (the same range, with what the board counts by); and
+    # 0.5.27's dequeue and updated_at indexes, and the index its foreign key left behind
+    # (ix_bountyboard_worker covers it).
+    obsolete_indexes=(
+        "ix_bountyboard_claim",
+        "ix_bountyboard_retry",
+        "idx_task_status_created",
+        "idx_last_updated",
+        "worker_id",
+    ),
 )
 
 PEON = Table(
@@ -381,41 +423,6 @@ def drop_foreign_key_statements(table_name: str, foreign_keys: list[str]) -> lis
         f"ALTER TABLE `{table_name}` DROP FOREIGN KEY {quote_identifier(name)}"
         for name in foreign_keys
     ]
-
-
-def upgrade_statements(
-    table: Table,
-    existing_columns: dict[str, str],
-    existing_indexes: set[str],
-    checks: list[str],
-    binary_collation: str = DEFAULT_BINARY_COLLATION,
-) -> list[str]:
-    """ALTER statements that bring an existing table to ``table``, keeping its rows."""
-    statements: list[str] = []
-    for name in checks:
-        if name in SEED_CHECKS_TO_DROP:
-            statements.append(
-                f"ALTER TABLE `{table.name}` DROP CONSTRAINT {quote_identifier(name)}"
-            )
-    for column in table.columns:
-        current = existing_columns.get(column.name)
-        if current is None:
-            statements.append(
-                f"ALTER TABLE `{table.name}` ADD COLUMN {column.ddl(binary_collation)}"
-            )
-            if column.backfill:
-                statements.append(column.backfill)
-        elif normalise_type(current) != normalise_type(column.type):
-            statements.append(
-                f"ALTER TABLE `{table.name}` MODIFY COLUMN {column.ddl(binary_collation)}"
-            )
-    for name in table.obsolete_indexes:
-        if name in existing_indexes:
-            statements.append(f"ALTER TABLE `{table.name}` DROP KEY {quote_identifier(name)}")
-    for index in table.indexes:
-        if index.name not in existing_indexes:
-            statements.append(f"ALTER TABLE `{table.name}` ADD {index.ddl()}")
-    return statements
 
 
 def create_database_ddl(database: str) -> str:

@@ -174,6 +174,11 @@ def _bind(app: Workcraft, task: ClaimedTask) -> tuple[Callable[..., Any], dict[s
     fn = app.tasks.get(task.task_name)
     if fn is None:  # claims only ask for registered names; defensive
         raise InvalidTask(f"no task named {task.task_name!r} is registered")
+    # The task id first for tasks that take it (workcraft 0.5.27's convention: the registry).
+    args = app.task_arguments(
+        task.task_name, task.id, payload.get("task_args") or [], payload.get("task_kwargs") or {}
+    )
+    payload = {**payload, "task_args": args}
     try:
         _signature(fn).bind(*(payload.get("task_args") or []), **(payload.get("task_kwargs") or {}))
     except TypeError as exc:
