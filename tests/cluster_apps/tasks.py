@@ -57,7 +57,7 @@ def _execute(statement: str, params: tuple[Any, ...]) -> int:
         raise
 
 
-@app.task("record")
+@app.task("record", pass_task_id=False)  # the producer sends the id itself
 def record(task_id: str, seconds: float) -> str:
     row = _execute(
         f"INSERT INTO {EXECUTIONS_TABLE} (task_id, port, pid) VALUES (%s, %s, %s)",
