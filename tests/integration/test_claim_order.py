@@ -16,6 +16,7 @@ from tests.support.sql import Sql, admin_connection
 from workcraft.data import Store
 from workcraft.data.queries import statement
 from workcraft.db import DBConfig
+from workcraft.peon.peon import CLAIM_ISOLATION
 
 NAMES = ("a", "b")
 PAST = dt.datetime(2024, 1, 1)
@@ -98,7 +99,7 @@ def locked_rows_of_claim(db_config: DBConfig, sql: str, params: tuple[Any, ...])
     try:
         cur = conn.cursor()
         cur.execute("SET time_zone = '+00:00'")
-        cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        cur.execute(f"SET SESSION TRANSACTION ISOLATION LEVEL {CLAIM_ISOLATION}")
         conn.autocommit = False
         conn.start_transaction()
         cur.execute(sql, params)
@@ -188,7 +189,7 @@ def test_claim_plan_and_locks_stay_flat_beside_a_big_backlog(
             assert_in_index_order(plan)
         if name == "claim_at_priority":
             # One row taken: its index entry and its clustered record (plus at most the
-            # next index entry, which is not locked at READ COMMITTED but may be counted).
+            # next index entry).
             assert locked_rows_of_claim(db_config, sql, params) <= 3
     started = time.perf_counter()
     claimed = claim(store, 5)

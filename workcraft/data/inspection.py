@@ -23,6 +23,11 @@ class SchemaQueries:
     def connection_id(self) -> int:
         return int(self._cur.fetch_value("connection_id"))
 
+    def session_isolation(self) -> str:
+        """This session's isolation level, as the server spells it (REPEATABLE-READ)."""
+        row = self._cur.fetch_one("session_isolation")
+        return str(row["Value"]) if row else ""
+
     def session_cipher(self) -> str:
         """The TLS cipher of this connection; empty when it is not encrypted."""
         row = self._cur.fetch_one("session_cipher")

@@ -49,6 +49,11 @@ INSERT IGNORE INTO workcraft_schema (version) VALUES (%(version)s)
 -- connection_id --
 SELECT CONNECTION_ID()
 
+-- session_isolation --
+-- This session's isolation level: tx_isolation on MariaDB before 11.1, transaction_isolation
+-- on MySQL 8 (and both on later MariaDB). Operators and tests check what the peon runs at.
+SHOW SESSION VARIABLES WHERE Variable_name IN ('tx_isolation', 'transaction_isolation')
+
 -- session_cipher --
 -- Empty when this session is not encrypted (asked for TLS: checked on every new connection).
 SHOW SESSION STATUS LIKE 'Ssl_cipher'
