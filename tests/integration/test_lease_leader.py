@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.support.sql import Sql
+from workcraft.cli.render import headline
 from workcraft.config.settings import Settings
 from workcraft.data import Database
 from workcraft.db import DBConfig
@@ -18,6 +19,7 @@ from workcraft.janitor import Janitor
 from workcraft.janitor.lease import LeaseLeader
 from workcraft.janitor.mode import leader_mode
 from workcraft.janitor.sweeps import DeadPeons, NotLeader
+from workcraft.views.board import snapshot
 
 LEASE = 1.0
 SETTINGS = Settings(
@@ -117,6 +119,11 @@ def test_janitors_in_lease_mode_log_their_term(db_config: DBConfig, sql: Sql) ->
         assert {(r["janitor"], r["term"]) for r in rows} == {("lease-a", 1)}
         leader = sql.rows("SELECT holder, term, detail FROM janitor_state WHERE name = 'leader'")
         assert leader == [{"holder": "lease-a", "term": 1, "detail": "lease"}]
+        # status shows the mode, the holder and the term
+        with Database(db_config).store("status") as store:
+            board = snapshot(store, SETTINGS, log_lines=0)
+        assert board.leader is not None and board.leader["term"] == 1
+        assert "janitor leader lease-a (lease, term 1;" in headline(board).plain
     finally:
         first.step_down()
         second.step_down()

@@ -108,10 +108,12 @@ def headline(board: Board) -> Text:
         leader = "no janitor has led yet"
     else:
         seen = ago(info["seen_age_s"])
+        mode = info.get("mode") or "get_lock"
+        how = f"{mode}, term {info['term']}" if mode == "lease" else mode
         leader = (
-            f"janitor leader {info['holder']} (seen {seen} ago)"
+            f"janitor leader {info['holder']} ({how}; seen {seen} ago)"
             if info["present"]
-            else f"NO janitor leader (last: {info['holder']}, {seen} ago)"
+            else f"NO janitor leader (last: {info['holder']}, {how}, {seen} ago)"
         )
     oldest = max((q.oldest_due_age_s or 0 for q in board.queues), default=0)
     text = Text(f"{when(board.at)} UTC  |  {leader}  |  ")
