@@ -20,8 +20,8 @@ import mysql.connector
 from tests.support.sql import Sql
 from tests.support.sql import drop_database as drop_named_database
 from workcraft.data.connection import c_extension_available
+from workcraft.data.ddl import create_database_ddl
 from workcraft.data.migrate import setup_database_tables
-from workcraft.data.schema import create_database_ddl
 from workcraft.db import DBConfig, get_db_config
 
 log = logging.getLogger("bench")

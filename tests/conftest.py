@@ -25,8 +25,9 @@ from tests.support.security import TlsFiles, distinctive_secret, make_tls_files,
 from tests.support.settings import write_settings
 from tests.support.sql import Sql, admin_connection, drop_database, server_config, unique_db_name
 from workcraft.core import Workcraft
+from workcraft.data.ddl import quote_identifier
 from workcraft.data.migrate import setup_database_tables
-from workcraft.data.schema import TABLES, quote_identifier
+from workcraft.data.schema import TABLES
 from workcraft.db import DBConfig
 
 TESTS_DIR = Path(__file__).resolve().parent

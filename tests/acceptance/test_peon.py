@@ -22,7 +22,7 @@ from tests.support.settings import write_settings
 from tests.support.sql import Sql, admin_connection
 from tests.support.waiting import wait_until
 from workcraft.core import Workcraft
-from workcraft.data.schema import quote_identifier
+from workcraft.data.ddl import quote_identifier
 from workcraft.db import DBConfig
 from workcraft.payload import TaskSpec
 

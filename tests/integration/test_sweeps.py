@@ -18,8 +18,8 @@ from tests.support.rows import task_row
 from tests.support.sql import Sql, admin_connection
 from workcraft.config.settings import Settings
 from workcraft.data import Store
+from workcraft.data.ddl import quote_identifier
 from workcraft.data.queries import load_queries
-from workcraft.data.schema import quote_identifier
 from workcraft.db import DBConfig
 from workcraft.janitor.sweeps import DeadPeons, ReopenFailed, SelfCorrect, Sweep
 

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 
 import mysql.connector
 
+from workcraft.data.ddl import quote_identifier
 from workcraft.data.failures import is_transient
-from workcraft.data.schema import quote_identifier
 from workcraft.db import DBConfig
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ import logging
 
 from workcraft.compat import sweepers
 from workcraft.config.database import DBConfig
-from workcraft.data import schema, schema_upgrade
+from workcraft.data import ddl, schema, schema_upgrade
 from workcraft.data.access import Queries
 from workcraft.data.store import RetryPolicy, Store
 from workcraft.errors import DatabaseError, UnknownDatabase
@@ -84,17 +84,17 @@ def ensure_database(config: DBConfig, retry: RetryPolicy | None = None) -> bool:
         except UnknownDatabase:
             pass
     with Store(config, retry=retry, with_database=False) as server:
-        server.call(lambda q: q.schema.run_ddl(schema.create_database_ddl(config.database)))
+        server.call(lambda q: q.schema.run_ddl(ddl.create_database_ddl(config.database)))
     log.info("created database %s", config.database)
     return True
 
 
 def _binary_collation(q: Queries) -> str:
     available = q.schema.collations()
-    for name in schema.NO_PAD_BINARY_COLLATIONS:
+    for name in ddl.NO_PAD_BINARY_COLLATIONS:
         if name in available:
             return name
-    return schema.DEFAULT_BINARY_COLLATION
+    return ddl.DEFAULT_BINARY_COLLATION
 
 
 def _drop_foreign_keys(q: Queries, existing: set[str]) -> list[str]:
@@ -109,7 +109,7 @@ def _drop_foreign_keys(q: Queries, existing: set[str]) -> list[str]:
     return statements
 
 
-def _upgrade_table(q: Queries, table: schema.Table, binary_collation: str) -> list[str]:
+def _upgrade_table(q: Queries, table: ddl.Table, binary_collation: str) -> list[str]:
     statements = schema_upgrade.upgrade_statements(
         table,
         q.schema.columns(table.name),

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from workcraft.data.schema import (
+from workcraft.data.ddl import (
     DEFAULT_BINARY_COLLATION,
-    SEED_CHECKS_TO_DROP,
-    TABLE_CHARSET,
     Column,
     Table,
     normalise_type,
     quote_identifier,
 )
+from workcraft.data.schema import SEED_CHECKS_TO_DROP, TABLE_CHARSET
 
 
 @dataclasses.dataclass(frozen=True)
