@@ -9,8 +9,8 @@ jobs/s = (N - 1) / (last task's clock - first task's clock), so worker start-up 
 counted, as with workcraft's ``max(finished_at) - min(started_at)``.
 
 The comparison is bracketed like the baselines: a workcraft drain (4 peons x concurrency 8:
-the same 4 worker processes, the drain matrix's best configuration as a rule) runs just
-before and just after each peer, same N, and the peer's ratio uses their mean.
+the same 4 worker processes; at WARNING, as quiet as the peers) runs just before and just
+after each peer, same N, and the peer's ratio uses their mean.
 
 Workers: Huey's consumer with 4 worker processes (``-k process``), 0.05 s minimum poll
 delay and no backoff; Celery's worker with ``--concurrency 4`` (prefork) and the transport's
@@ -44,6 +44,9 @@ HUEY_DATABASE = "wkbench_huey"
 CELERY_DATABASE = "wkbench_celery"
 WORKCRAFT_DATABASE = "wkbench_peers_workcraft"
 WORKCRAFT_REFERENCE = (4, 8)  # peons, concurrency
+# The peers run quiet (Huey with -q, Celery at WARNING: neither logs a line per task), so the
+# workcraft reference does too: the same logging work on every side.
+REFERENCE_LOG_LEVEL = "WARNING"
 POLL_RESULTS = 0.2
 HUEY_WORKER_TYPE = "process"
 
@@ -191,7 +194,9 @@ def run(ctx: Context) -> dict[str, Any]:
 
         def reference() -> None:
             peons, concurrency = WORKCRAFT_REFERENCE
-            references.append(drain.run_workcraft(ctx, config, peons, concurrency))
+            references.append(
+                drain.run_workcraft(ctx, config, peons, concurrency, log_level=REFERENCE_LOG_LEVEL)
+            )
 
         reference()
         for name, runner in (("huey", run_huey), ("celery", run_celery)):

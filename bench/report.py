@@ -71,7 +71,7 @@ def _peer_targets(peers: dict[str, Any]) -> list[Target]:
                 f"drain, workcraft 4 peons x conc 8 / {name} (4 workers)",
                 measured,
                 factor,
-                note="workcraft measured just before and after",
+                note="all quiet (no line per task); workcraft just before and after",
             )
         )
     return targets
