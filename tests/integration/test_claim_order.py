@@ -202,10 +202,12 @@ def test_next_priority_and_probe_are_index_dives(db_config: DBConfig) -> None:
     add_rows(db_config, 10, priority=2)
     plan = explain(db_config, statement("next_priority"), ("DEFAULT", -(2**31) - 1))
     assert "optimized away" in str(plan[0]["Extra"]).lower(), plan
-    probe = explain(db_config, statement("claim_probe", names=2), (None, "DEFAULT", -1, *NAMES))
-    (row,) = probe
+    params = (None, "DEFAULT", -1, *NAMES, "DEFAULT")
+    probe = explain(db_config, statement("claim_probe", names=2), params)
+    row, paused = probe  # the paused check is a primary-key read of `queues`, done once
     assert row["key"] == "ix_bountyboard_ready", probe
     assert "filesort" not in str(row["Extra"] or "").lower(), probe
+    assert paused["select_type"] == "SUBQUERY", probe  # not DEPENDENT: evaluated once
 
 
 def test_idle_probe_sees_due_work_behind_future_rows(db_config: DBConfig, store: Store) -> None:

@@ -80,6 +80,11 @@ class Store:
         )
         self.idle_timeout = self.session.idle_timeout
         self._conn: Any = None
+        # Whether the open connection is in autocommit now. A session without autocommit
+        # (the peon's claim connection) switches to it for plain reads (``call``) and back
+        # for ``transaction``, so an idle peon's poll is one statement, not a read plus a
+        # COMMIT; a busy peon, which only runs transactions, never switches.
+        self._autocommit_now = self.session.autocommit
         self._raw_cursor: Any = None
         self._q: Queries | None = None
         self._last_used = 0.0  # monotonic time of the last statement's end
@@ -90,7 +95,13 @@ class Store:
     def _connection(self) -> Any:
         if self._conn is None:
             self._conn = open_connection(self.config, self.with_database, self.session)
+            self._autocommit_now = self.session.autocommit
         return self._conn
+
+    def _set_autocommit(self, conn: Any, on: bool) -> None:
+        if self._autocommit_now != on:
+            conn.autocommit = on  # one SET statement (and it ends any open transaction)
+            self._autocommit_now = on
 
     def close(self) -> None:
         self._drop_cursor()
@@ -220,21 +231,16 @@ class Store:
             _close_quietly(raw)
 
     def call(self, fn: Callable[[Queries], T]) -> T:
-        """Run ``fn(queries)``, each statement committing on its own (in a session without
-        autocommit, one COMMIT at the end)."""
+        """Run ``fn(queries)``, each statement committing on its own (autocommit)."""
 
         def attempt() -> T:
             conn, q = self._queries()
+            self._set_autocommit(conn, True)
             try:
-                value = fn(q)
+                return fn(q)
             except BaseException:
                 self._drop_cursor()
-                if not self.session.autocommit:
-                    _rollback_quietly(conn)
                 raise
-            if not self.session.autocommit:
-                conn.commit()
-            return value
 
         return self._run(attempt)
 
@@ -251,7 +257,10 @@ class Store:
             conn, q = self._queries()
             if self.session.autocommit:
                 conn.start_transaction()
-            # Without autocommit a transaction is always open: the first statement begins it.
+            else:
+                # Without autocommit a transaction is always open: the first statement begins
+                # it, saving a START TRANSACTION round trip per claim.
+                self._set_autocommit(conn, False)
             try:
                 value = fn(q, attempts)
             except BaseException:

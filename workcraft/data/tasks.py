@@ -113,11 +113,12 @@ class TaskQueries:
     def any_claimable(
         self, *, queue: str, task_names: Sequence[str], now: dt.datetime | None = None
     ) -> bool:
-        """A plain read (no locks): is there a due PENDING task we could take? One index
-        dive per priority whose rows all wait for a later time (usually none)."""
+        """A plain read (no locks): is there a due PENDING task we could take (and the queue
+        is not paused)? One index dive per priority whose rows all wait for a later time
+        (usually none)."""
         after = _BEFORE_ALL_PRIORITIES
         while True:
-            params = [now, queue, after, *task_names]
+            params = [now, queue, after, *task_names, queue]
             row = self._cur.fetch_one("claim_probe", params, names=len(task_names))
             if row is None:
                 return False

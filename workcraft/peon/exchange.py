@@ -70,14 +70,13 @@ class Exchange:
         return tuple(queue for queue in self.queues if queue not in self.paused)
 
     def work_available(self, now: dt.datetime | None = None) -> bool:
-        """The idle poll: a plain read, no transaction, no locks."""
-
-        queues = self._claimable_queues()
+        """The idle poll: one plain read per queue (it also skips a paused queue), no
+        transaction, no locks. The pause list proper is read when there is work to claim."""
 
         def probe(q: Queries) -> bool:
             return any(
                 q.tasks.any_claimable(queue=queue, task_names=self.task_names, now=now)
-                for queue in queues
+                for queue in self.queues
             )
 
         return self.store.call(probe)

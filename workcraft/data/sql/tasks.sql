@@ -36,11 +36,13 @@ SELECT MIN(priority) FROM bountyboard
 WHERE status = 'PENDING' AND queue = %s AND priority > %s
 
 -- claim_probe --
--- Idle polls send only this plain read (no transaction, no locks): the first row of this
--- queue in claim order (priority, run_at) at a priority above %s, and whether it is due.
--- Not due means no row of that priority is, so the caller asks again above it.
+-- Idle polls send only this plain read (autocommit, no locks): the first row of this queue
+-- in claim order (priority, run_at) at a priority above %s, and whether it is due; nothing
+-- when the queue is paused (a primary-key read of `queues`, evaluated once). Not due means
+-- no row of that priority is, so the caller asks again above it.
 SELECT priority, run_at <= COALESCE(%s, NOW(6)) AS due FROM bountyboard
 WHERE status = 'PENDING' AND queue = %s AND priority > %s AND task_name IN ({names})
+  AND NOT EXISTS (SELECT 1 FROM queues WHERE name = %s AND paused = 1)
 ORDER BY priority, run_at
 LIMIT 1
 
