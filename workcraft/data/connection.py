@@ -30,7 +30,8 @@ class Session:
     ``isolation``: READ COMMITTED by default (a sweep's locking read releases the rows it
     examined but did not take). ``autocommit=False``: a transaction begins with its first
     statement, which saves the START TRANSACTION round trip of each (the peon's claim loop);
-    the store switches the connection to autocommit for plain reads (an idle peon's poll). ``lock_wait_timeout`` / ``idle_timeout`` (seconds):
+    the store switches the connection to autocommit for plain reads (an idle peon's poll).
+    ``lock_wait_timeout`` / ``idle_timeout`` (seconds):
     how long a statement waits for a row lock; how long the server keeps a silent connection.
     ``causal_reads``: on a Galera node, every transaction, read, UPDATE and DELETE first waits
     until this node has applied what the cluster committed before it (``wsrep_sync_wait``),
