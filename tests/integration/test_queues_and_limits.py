@@ -229,6 +229,32 @@ def test_a_dead_peons_slot_is_given_back(
     )
 
 
+def test_many_full_keys_in_front_do_not_block_other_work(
+    producer: Workcraft, db_config: DBConfig, sql: Sql
+) -> None:
+    """40 keys at their limit, each with a waiting task ahead of an unkeyed one: a claim for
+    one slot steps over all of them (rounds look further ahead) and takes the unkeyed task."""
+    keys = [f"key-{n}" for n in range(40)]
+    for key in keys:
+        running = producer.send_task_sync("keyed", concurrency_key=key, db_config=db_config)
+        sql.run(
+            "UPDATE bountyboard SET status = 'RUNNING', worker_id = 'elsewhere', attempt = 1"
+            " WHERE id = %s",
+            (running,),
+        )
+    for key in keys:
+        producer.send_task_sync("keyed", concurrency_key=key, db_config=db_config)
+    free = producer.send_task_sync("free", delay=0.001, db_config=db_config)
+    time.sleep(0.05)
+    with Store(db_config, name="claim") as store:
+        taken = store.transaction(
+            lambda q, _attempt: q.tasks.lock_claimable(
+                queues=["DEFAULT"], task_names=["keyed", "free"], limit=1
+            )
+        )
+    assert [task.id for task in taken] == [free]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "text"),
     [

@@ -31,8 +31,10 @@ class TaskRow(NamedTuple):
 
 # Below every INT priority: "from the most urgent one".
 _BEFORE_ALL_PRIORITIES = -(2**31) - 1
-# Claim statements per queue when concurrency keys turn out full: each round excludes them.
-_MAX_CLAIM_ROUNDS = 4
+# Claim statements per queue when concurrency keys turn out full: each round excludes the
+# keys found full so far and looks twice as far ahead, so up to 255 x (free slots) full keys
+# in front of other work are stepped over in one claim.
+_MAX_CLAIM_ROUNDS = 8
 
 
 class _Claim:
@@ -141,11 +143,11 @@ class TaskQueries:
         returned attempt is the one ``mark_running`` gives them."""
         claim = _Claim(limit)
         for queue in queues:
-            # A full key found in this round is excluded from the next (bounded) one.
-            for _ in range(_MAX_CLAIM_ROUNDS):
-                rows = self._rows_in_claim_order(queue, task_names, claim, now)
+            for round_ in range(_MAX_CLAIM_ROUNDS):
+                want = claim.wanted * 2**round_
+                rows = self._rows_in_claim_order(queue, task_names, claim, want, now)
                 skipped = claim.take(rows, self._count_running)
-                if not skipped or claim.full:
+                if not skipped or claim.full or len(rows) < want + len(claim.taken_ids):
                     break
             if claim.full:
                 break
@@ -156,12 +158,13 @@ class TaskQueries:
         queue: str,
         task_names: Sequence[str],
         claim: _Claim,
+        wanted: int,
         now: dt.datetime | None,
     ) -> list[dict[str, Any]]:
-        """Up to ``claim.wanted`` rows besides those this claim already took (they are still
+        """Up to ``wanted`` rows besides those this claim already took (they are still
         PENDING to us), the most urgent priority first, walking on to the next priorities
         when one comes up short."""
-        want = claim.wanted + len(claim.taken_ids)
+        want = wanted + len(claim.taken_ids)
         names, keys = list(task_names), sorted(claim.full_keys) or [""]
         counts = {"names": len(names), "keys": len(keys)}
         params = [queue, queue, now, *names, *keys, want]
