@@ -66,6 +66,14 @@ def make_app(events: Events) -> Workcraft:
             time.sleep(0.02)
         return "finished"
 
+    @app.task("returns_when_asked")
+    def returns_when_asked(seconds: float) -> str:
+        events.started.set()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not current_task().cancel_requested:
+            time.sleep(0.02)
+        return "stopped early"
+
     @app.task("stubborn")
     def stubborn(seconds: float) -> str:
         events.started.set()
@@ -193,7 +201,7 @@ def test_cancel_a_failure_waiting_for_its_retry(
     assert sql.value("SELECT status FROM bountyboard WHERE id = %s", (task_id,)) == "CANCELLED"
 
 
-@pytest.mark.parametrize("task_name", ["async_wait", "polite_loop"])
+@pytest.mark.parametrize("task_name", ["async_wait", "polite_loop", "returns_when_asked"])
 def test_cancel_a_running_task(
     start_peon: Callable[..., Peon],
     producer: Workcraft,
@@ -211,6 +219,8 @@ def test_cancel_a_running_task(
     assert task.status == TaskStatus.CANCELLED, task
     assert took < HEARTBEAT + 1.0, took  # seen with the next heartbeat
     assert (task_name, TaskStatus.CANCELLED) in events.postrun
+    if task_name == "returns_when_asked":
+        assert task.result["returned"] == "stopped early"
     assert not producer.cancel_task_sync(task_id, db_config)
     time.sleep(3 * HEARTBEAT)
     again = producer.get_task_sync(task_id, db_config)
@@ -228,8 +238,15 @@ def test_a_sync_task_that_never_checks_runs_to_its_end(
     assert events.started.wait(10)
     assert producer.cancel_task_sync(task_id, db_config)
     task = final(producer, db_config, task_id)
-    assert task.status == TaskStatus.SUCCESS
-    assert task.result == "finished anyway"
+    took_whole_run = task.finished_at - task.started_at
+    assert took_whole_run.total_seconds() >= 1.4
+    # It ran to its end, yet was asked to stop: CANCELLED, what it returned kept.
+    assert task.status == TaskStatus.CANCELLED
+    assert task.result == {
+        "error_type": "Cancelled",
+        "message": "cancel requested; the task returned",
+        "returned": "finished anyway",
+    }
 
 
 # -- timeouts -----------------------------------------------------------------------------------

@@ -30,6 +30,23 @@ class InvalidTask(Exception):
     """The row cannot be run as stored; it becomes INVALID with this reason."""
 
 
+def _was_cancelled(control: RunControl | None, cancel: threading.Event) -> bool:
+    """A cancel was asked for this run (a timeout also sets the event: that is a FAILURE)."""
+    return cancel.is_set() and not (control is not None and control.timed_out)
+
+
+_NOTHING_RETURNED = object()
+
+
+def _cancelled(message: str, returned: Any = _NOTHING_RETURNED) -> tuple[TaskStatus, Any, str]:
+    result = {"error_type": "Cancelled", "message": message}
+    stored = result if returned is _NOTHING_RETURNED else {**result, "returned": returned}
+    try:
+        return TaskStatus.CANCELLED, result, encode_json("result", stored)
+    except ValueError:  # what it returned cannot be stored: the reason alone
+        return TaskStatus.CANCELLED, result, encode_json("result", result)
+
+
 def _error_result(exc: BaseException, with_traceback: bool = True) -> dict[str, Any]:
     result: dict[str, Any] = {"error_type": type(exc).__name__, "message": str(exc)}
     if with_traceback:
@@ -235,11 +252,14 @@ def _run(
     try:
         value = call(fn, payload.get("task_args") or [], payload.get("task_kwargs") or {}, control)
     except BaseException as exc:
-        if cancel.is_set() and not (control is not None and control.timed_out):
-            result = {"error_type": "Cancelled", "message": "cancelled while it ran"}
-            return TaskStatus.CANCELLED, result, encode_json("result", result)
+        if _was_cancelled(control, cancel):
+            return _cancelled("cancelled while it ran")
         result = _error_result(exc)
         return TaskStatus.FAILURE, result, encode_json("result", result)
+    if _was_cancelled(control, cancel):
+        # It saw the request and returned early (or finished just then): CANCELLED, and
+        # what it returned is kept beside the reason.
+        return _cancelled("cancel requested; the task returned", value)
     try:
         return TaskStatus.SUCCESS, value, encode_json("result", value)
     except ValueError as exc:
