@@ -108,7 +108,10 @@ class Producer(threading.Thread):
 
     def run(self) -> None:
         rng = random.Random(7)
-        kinds = ["short"] * 70 + ["flaky"] * 10 + ["slow"] * 5 + ["nap"] * 15
+        # A load the fleet can carry with a peon down: 16 slots; slow tasks (1-3 s) at 1%
+        # hold ~4 of them, naps (50 ms) ~1.5. (At 5% slow they alone needed 20 slots, and
+        # a 10-minute run ended with a backlog it could not drain.)
+        kinds = ["short"] * 74 + ["flaky"] * 10 + ["slow"] * 1 + ["nap"] * 15
         while not self.stop.is_set():
             started = time.monotonic()
             batch = []
