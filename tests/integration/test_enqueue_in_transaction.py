@@ -111,6 +111,22 @@ def test_committed_means_the_task_exists_and_runs(
     assert run_one_task(db_config, ids[0]) == 3
 
 
+def test_a_key_held_by_a_commit_after_the_callers_snapshot_returns_the_holder(
+    caller_connection: Any, producer: Workcraft, sql: Sql, db_config: DBConfig
+) -> None:
+    """At REPEATABLE READ the caller's transaction reads from a snapshot taken at its first
+    read; a task committed after it must still be found as the key's holder, not hidden."""
+    cur = caller_connection.cursor()
+    cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    cur.execute("SELECT COUNT(*) FROM bountyboard")  # the snapshot starts here
+    cur.fetchall()
+    cur.close()
+    holder = producer.send_task_sync("x", unique_key="later", db_config=db_config)
+    assert producer.send_task_sync("x", unique_key="later", connection=caller_connection) == holder
+    caller_connection.commit()
+    assert sql.value("SELECT COUNT(*) FROM bountyboard") == 1
+
+
 def run_one_task(db_config: DBConfig, task_id: str) -> Any:
     """A peon in this process runs the task; returns its result."""
     app = Workcraft()

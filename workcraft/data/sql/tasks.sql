@@ -20,7 +20,9 @@ ON DUPLICATE KEY UPDATE unique_key = unique_key
 -- unique_key_holders --
 -- Which task holds each key now. Run in the INSERT's transaction: the INSERT locked every
 -- conflicting row, so the holder cannot finish (and let go of its key) before we read it.
-SELECT id, unique_active FROM bountyboard WHERE unique_active IN ({keys})
+-- A locking read, so it sees the latest commit: a caller's transaction (connection=) at
+-- REPEATABLE READ may have a snapshot older than the holder.
+SELECT id, unique_active FROM bountyboard WHERE unique_active IN ({keys}) LOCK IN SHARE MODE
 
 -- get_task --
 SELECT id, status, task_name, queue, payload, result, worker_id, retry_on_failure,
