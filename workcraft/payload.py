@@ -51,7 +51,7 @@ class TaskSpec:
 def check_queue(value: Any, what: str = "queue") -> str:
     """One rule for queue names, so that every queue a task can be sent to can be named on
     the command line (``--queues a,b c`` splits on commas and white space): no white space,
-    commas or control characters, and not the ``[a,b]`` list form."""
+    commas or control characters, and no ``[`` first or ``]`` last (the ``[a,b]`` list form)."""
     name = check_name(what, value)
     bad = sorted({ch for ch in name if ch.isspace() or ch == "," or not ch.isprintable()})
     if bad:
@@ -60,8 +60,9 @@ def check_queue(value: Any, what: str = "queue") -> str:
             f"{what} {name!r} cannot be named on the command line ({shown} not allowed: no "
             "white space, commas or control characters in queue names)"
         )
-    if name.startswith("[") and name.endswith("]"):
-        raise ValueError(f"{what} {name!r} looks like a list; queue names cannot be [...]")
+    if name.startswith("[") or name.endswith("]"):
+        # --queues="[a,b]" is 0.5.27's list form, so "[a" or "b]" could not be named.
+        raise ValueError(f"{what} {name!r} cannot begin with '[' or end with ']'")
     return name
 
 

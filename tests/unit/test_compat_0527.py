@@ -329,3 +329,17 @@ def test_0527_form_checks_its_arguments() -> None:
             FakeApp.send_task_sync(db_config="x", payload=TaskPayload(), task_name="add")
         with pytest.raises(TypeError, match=r"0\.5\.27's form"):
             FakeApp.send_task_sync(CFG, TaskPayload())
+
+
+def test_the_old_handler_attributes_are_the_apps_handlers() -> None:
+    app = Workcraft()
+
+    def setup() -> None: ...
+
+    def postrun(task_id: str, task_name: str, result: Any, status: Any) -> None: ...
+
+    app.setup_handler_fn = setup  # 0.5.27 code assigns these directly
+    assert app.handlers.setup is setup
+    app.postrun_handler()(postrun)  # and reads what the README's decorators set
+    assert app.postrun_handler_fn is postrun
+    assert app.prerun_handler_fn is None

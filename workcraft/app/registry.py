@@ -22,8 +22,26 @@ class Handlers:
     postrun: Callable[..., Any] | None = None
 
 
+class _HandlerAlias:
+    """workcraft 0.5.27's ``app.setup_handler_fn`` (and prerun/postrun): the same handler as
+    ``app.handlers.setup``, read or assigned."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = name.removesuffix("_handler_fn")
+
+    def __get__(self, registry: TaskRegistry | None, owner: type) -> Any:
+        return self if registry is None else getattr(registry.handlers, self.slot)
+
+    def __set__(self, registry: TaskRegistry, fn: Callable[..., Any] | None) -> None:
+        setattr(registry.handlers, self.slot, fn)
+
+
 class TaskRegistry:
     """``@app.task("name")`` and the ``@app.*_handler()`` decorators."""
+
+    setup_handler_fn = _HandlerAlias()
+    prerun_handler_fn = _HandlerAlias()
+    postrun_handler_fn = _HandlerAlias()
 
     def __init__(self) -> None:
         self.tasks: dict[str, Callable[..., Any]] = {}
