@@ -79,7 +79,7 @@ def test_tasks_retry_and_cancel(
     procs: ProcGroup, producer: Workcraft, db_config: DBConfig, sql: Sql
 ) -> None:
     first, second = failed_task(sql), failed_task(sql, name="other")
-    assert run_json(procs, "tasks", "retry", first) == {"matched": 1, "retried": 1}
+    assert run_json(procs, "tasks", "retry", first, "--yes") == {"matched": 1, "retried": 1}
     assert sql.value("SELECT status FROM bountyboard WHERE id = %s", (first,)) == "PENDING"
     # By filter, asked first: "no" changes nothing, --yes does it.
     refused = procs.run("tasks", "retry", "--status", "FAILURE", "--name", "other")
@@ -158,6 +158,8 @@ def test_status_json_and_unregistered_names(
         (("status", "--log-level", "bogus"), "'bogus' is not one of"),
         (("tasks", "list", "--since", "yesterday-ish"), "--since"),
         (("tasks", "retry"), "give task ids, or filters"),
+        (("tasks", "retry", "some-id", "--limit", "5"), "--limit: only with filters"),
+        (("tasks", "retry", "some-id", "--json"), "add --yes"),
     ],
 )
 def test_flags_that_do_nothing_in_a_mode_are_errors(

@@ -160,6 +160,10 @@ def retry_cmd(**kwargs: Any) -> None:
         raise UsageError("give task ids or filters, not both")
     if not ids and not by_filter:
         raise UsageError("give task ids, or filters such as --status FAILURE")
+    if ids and _given("limit"):
+        raise UsageError("--limit: only with filters (the ids given are all retried)")
+    if kwargs["as_json"] and not kwargs["yes"]:
+        raise UsageError("--json does not ask for confirmation: add --yes")
     with Database(build_db_config(kwargs)).store("cli") as store:
         if by_filter:
             if not kwargs["statuses"]:
@@ -171,7 +175,7 @@ def retry_cmd(**kwargs: Any) -> None:
         if not ids:
             _report(kwargs["as_json"], {"matched": 0, "retried": 0}, "no task matches")
             return
-        if not kwargs["yes"] and not kwargs["as_json"]:
+        if not kwargs["yes"]:
             click.confirm(f"retry {len(ids)} task(s)?", abort=True)
         retried = 0
         for start in range(0, len(ids), RETRY_BATCH):
@@ -188,6 +192,12 @@ def retry_cmd(**kwargs: Any) -> None:
             "another live task holds their unique key)"
         ),
     )
+
+
+def _given(parameter: str) -> bool:
+    """Whether the user set this option (rather than its default)."""
+    source = click.get_current_context().get_parameter_source(parameter)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
 
 
 @tasks_group.command("cancel", cls=CompatCommand)
