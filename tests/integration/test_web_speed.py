@@ -4,14 +4,17 @@ they run on a table of 20,000 rows, then EXPLAINed; none may scan bountyboard (t
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from tests.support.bulk import insert_tasks
 from tests.support.sql import Sql
 from tests.support.web import dashboard
+from workcraft.cli.render import queue_table, task_table
 from workcraft.config.settings import Settings
 from workcraft.data import Database
 from workcraft.data.cursor import Cursor
@@ -121,3 +124,14 @@ def test_a_backlog_beyond_the_cap_is_counted_in_a_bounded_read(
     names = {name for name, _, _ in sent}
     assert {"live_counts_capped", "retries_waiting_capped", "live_counts"} <= names
     assert scans_of_bountyboard(filled, sent) == {}
+    # The command line marks every PENDING count of a capped board as a lower bound.
+    assert ">=" in rendered(task_table(capped)) and ">=" in rendered(
+        queue_table(capped.queues, True)
+    )
+    assert ">=" not in rendered(task_table(exact))
+
+
+def rendered(table: Any) -> str:
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(table)
+    return console.export_text()

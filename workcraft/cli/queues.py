@@ -36,7 +36,7 @@ def queues_group(ctx: click.Context, /, **kwargs: Any) -> None:
     if kwargs["as_json"]:
         click.echo(json.dumps(jsonable([dataclasses.asdict(q) for q in board.queues])))
         return
-    Console().print(queue_table(board.queues, board.cap))
+    Console().print(queue_table(board.queues, board.capped))
 
 
 def _set_paused(kwargs: dict[str, Any], paused: bool) -> None:

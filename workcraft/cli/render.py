@@ -39,13 +39,13 @@ def task_table(board: Board) -> Table:
     table.add_column("retrying", justify="right")
     for row in board.rows_by_task():
         cells = [str(row[status]) for status in STATUSES]
-        if row["PENDING"] >= board.cap:
-            cells[0] = f">={board.cap}"
+        if board.capped:  # every PENDING count is then a lower bound
+            cells[0] = f">={row['PENDING']}"
         table.add_row(row["queue"], row["task_name"], *cells, str(row["retrying"]))
     return table
 
 
-def queue_table(queues: list[QueueInfo], cap: int) -> Group:
+def queue_table(queues: list[QueueInfo], capped: bool) -> Group:
     """The queues, then one warning line per queue that needs a person (outside the table, so
     a narrow or piped terminal never cuts it short)."""
     table = Table(title="Queues")
@@ -60,7 +60,7 @@ def queue_table(queues: list[QueueInfo], cap: int) -> Group:
             warnings.append(Text(f"! queue {q.name}: no peon registers {names}", "yellow"))
         table.add_row(
             q.name,
-            f">={cap}" if q.pending >= cap else str(q.pending),
+            f">={q.pending}" if capped else str(q.pending),
             str(q.running),
             str(q.retrying),
             ago(q.oldest_due_age_s),
@@ -124,7 +124,7 @@ def headline(board: Board) -> Text:
 
 def board_view(board: Board) -> Group:
     parts: list[Table | Text | Group] = [headline(board), task_table(board)]
-    parts.append(queue_table(board.queues, board.cap))
+    parts.append(queue_table(board.queues, board.capped))
     parts.append(peon_table(board))
     if board.logs:
         parts.append(log_table(board))
