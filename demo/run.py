@@ -195,13 +195,17 @@ def run_demo(console: Console, config: DBConfig, kept: bool) -> int:
             else "The throw-away server and its tables are gone now."
         )
     )
-    if kept:
-        console.print(
-            f"Dashboard: run `{_workcraft_command()} web --db-name {config.database}` and open "
-            "http://127.0.0.1:8700/ (the web extra; make install installs it)",
-            markup=False,
-            highlight=False,
-        )
+    web = f"`{_workcraft_command()} web --db-name {config.database}`"
+    console.print(
+        f"Dashboard: run {web} and open http://127.0.0.1:8700/ (the web extra; make install "
+        "installs it)"
+        if kept
+        else f"Dashboard: start a MySQL/MariaDB server of your own on {config.host}:"
+        f"{config.port}, run make demo again (its tables are then kept), then {web} and open "
+        "http://127.0.0.1:8700/",
+        markup=False,
+        highlight=False,
+    )
     return 0
 
 

@@ -72,6 +72,7 @@ def test_the_demo_runs_a_throwaway_server_when_nothing_answers(
     )
     assert "FAILURE TaskTimeout" in done.stdout
     assert "The throw-away server and its tables are gone now." in done.stdout
+    assert done.stdout.rstrip().endswith("http://127.0.0.1:8700/")  # how to see it
 
 
 def test_without_any_server_the_demo_says_in_one_line_how_to_get_one(
