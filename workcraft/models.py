@@ -33,6 +33,13 @@ class TaskStatus(str, enum.Enum):
         return self.value
 
 
+# The names as stored, for SQL parameters, boards and counters: one source.
+STATUS_NAMES = tuple(status.value for status in TaskStatus)
+FINISHED_STATUS_NAMES = tuple(status.value for status in TaskStatus if status.is_final)
+# What `tasks retry` and the dashboard's Retry send back to PENDING.
+RETRYABLE_STATUS_NAMES = ("FAILURE", "INVALID", "CANCELLED")
+
+
 class PeonStatus(str, enum.Enum):
     IDLE = "IDLE"
     PREPARING = "PREPARING"

@@ -16,6 +16,7 @@ from workcraft.cli.options import build_db_config, db_options, load_runtime, run
 from workcraft.cli.render import when
 from workcraft.data import Database, Queries
 from workcraft.errors import UsageError, WorkcraftError
+from workcraft.models import RETRYABLE_STATUS_NAMES
 from workcraft.views.tasks import (
     STATUSES,
     TaskFilter,
@@ -168,7 +169,7 @@ def retry_cmd(**kwargs: Any) -> None:
         if by_filter:
             if not kwargs["statuses"]:
                 kwargs["statuses"] = ("FAILURE",)
-            if {s.upper() for s in kwargs["statuses"]} - {"FAILURE", "INVALID", "CANCELLED"}:
+            if {s.upper() for s in kwargs["statuses"]} - set(RETRYABLE_STATUS_NAMES):
                 raise UsageError("only FAILURE, INVALID and CANCELLED tasks can be retried")
             page = store.call(lambda q: list_tasks(q, _filter(kwargs, q), kwargs["limit"]))
             ids = [r["id"] for r in page.rows]

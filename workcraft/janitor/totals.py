@@ -11,9 +11,9 @@ import datetime as dt
 
 from workcraft.data import Queries
 from workcraft.janitor.sweeps import Sweep, SweepResult
+from workcraft.models import FINISHED_STATUS_NAMES
 
 WATERMARK = "counted_until"
-FINAL_STATUSES = ("SUCCESS", "FAILURE", "INVALID", "CANCELLED")
 # Runs finished this recently are left for the next window (their COMMIT may be in flight).
 SETTLE = dt.timedelta(seconds=2)
 EPOCH = dt.datetime(1970, 1, 1, 0, 0, 1)
@@ -35,7 +35,7 @@ class CountFinished(Sweep):
             return 0
         if not q.janitor.advance_watermark(WATERMARK, after=after, until=until):
             return 0  # another janitor counted this window first
-        for status in FINAL_STATUSES:
+        for status in FINISHED_STATUS_NAMES:
             for queue, task_name, n in q.janitor.finished_counts(
                 status=status, after=start, until=until
             ):

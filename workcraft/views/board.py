@@ -15,11 +15,11 @@ from typing import Any
 
 from workcraft.config.settings import Settings
 from workcraft.data import Queries, Store
-from workcraft.models import TaskStatus
+from workcraft.models import FINISHED_STATUS_NAMES, STATUS_NAMES
 from workcraft.views.jsonable import jsonable, utc
 
-STATUSES = tuple(status.value for status in TaskStatus)
-FINAL = ("SUCCESS", "FAILURE", "INVALID", "CANCELLED")
+STATUSES = STATUS_NAMES
+FINAL = FINISHED_STATUS_NAMES
 DEFAULT_CAP = 100_000
 
 

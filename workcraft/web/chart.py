@@ -10,8 +10,10 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from workcraft.models import FINISHED_STATUS_NAMES
+
 # Bottom to top in each bar.
-STACK = ("SUCCESS", "FAILURE", "INVALID", "CANCELLED")
+STACK = FINISHED_STATUS_NAMES
 WIDTH, HEIGHT = 1200, 200
 LEFT, RIGHT, TOP, BOTTOM = 48, 8, 10, 24  # room for the axis labels
 LABEL_EVERY = 15  # minutes between time labels

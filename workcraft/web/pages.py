@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from workcraft.data import Queries
-from workcraft.models import decode_json
+from workcraft.models import RETRYABLE_STATUS_NAMES, decode_json
 from workcraft.views.board import FINAL, STATUSES, janitor_view, leader_stale_after, snapshot
 from workcraft.views.tasks import Page, TaskFilter, list_tasks, parse_since, task_detail
 from workcraft.web.chart import throughput_chart
@@ -31,7 +31,7 @@ SINCE_CHOICES = (
     ("1d", "1 day"),
     ("7d", "7 days"),
 )
-RETRYABLE = ("FAILURE", "INVALID", "CANCELLED")
+RETRYABLE = RETRYABLE_STATUS_NAMES
 # What an action did, shown once after its redirect (fixed texts: nothing is reflected).
 DONE = {
     "retried": "Sent back to PENDING: it runs again.",
