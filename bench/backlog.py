@@ -1,7 +1,7 @@
-"""Claim latency against a growing backlog: one claim transaction as the peon runs it, through
-``workcraft.store.Store`` and the named queries, for a registered peon row: ``claim_select``
-(locks the oldest row, SKIP LOCKED), ``update_peon_state`` (the peon row's new state, which
-also proves ownership), ``claim_mark``, COMMIT -- the statements of ``Peon._sync`` with
+"""Claim latency against a growing backlog: one claim transaction as the peon runs it (its
+``Exchange.swap`` with nothing to complete, for a registered peon row): the claim
+(``claim_most_urgent``: the most urgent due rows, SKIP LOCKED), the peon row's new state
+(which also proves ownership), marking the rows RUNNING, COMMIT -- a peon's pass with
 nothing to complete. With 1k, 100k and 1M PENDING rows, with 1M finished (SUCCESS) rows
 next to 1k PENDING, and with 1M PENDING rows scheduled for later (``run_at`` in a year)
 next to 1k due ones. Reported as p50/p99 and as a ratio to the 1k case.
@@ -136,7 +136,8 @@ class Claimer:
 
 
 def explain_claim(config: DBConfig) -> dict[str, Any]:
-    """The plan of ``claim_select`` (which index, how many rows the optimizer expects)."""
+    """The plan of the claim (which index, how many rows the optimizer expects); like the
+    tests' EXPLAIN checks, it takes the statement's text from the data layer by name."""
     sql = statement("claim_most_urgent", names=1, keys=1)
     conn = db.connect(config)
     try:

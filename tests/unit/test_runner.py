@@ -1,4 +1,4 @@
-"""``workcraft.runner.execute``: one claimed task in, one outcome out. No database."""
+"""``workcraft.peon.runner.execute``: one claimed task in, one outcome out. No database."""
 
 from __future__ import annotations
 

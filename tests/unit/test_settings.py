@@ -1,4 +1,5 @@
-"""``workcraft.settings``: the seed's ``workcraft.config.json``, found upwards and validated."""
+"""``workcraft.config.settings``: the seed's ``workcraft.config.json``, found upwards and
+validated."""
 
 from __future__ import annotations
 
