@@ -10,7 +10,9 @@ baselines is what the schema costs.
 
 Peons run at their default settings and default log level (INFO: one line per task,
 written to a file), as users run them; one extra run at WARNING shows what that logging
-costs. The workers' CPU time per task (children's rusage, start-up included) says how much of
+costs, and one run with a paused queue beside the drained one (its tasks waiting, the peons
+listening to both) shows what the pause check costs a queue that is not paused. The
+workers' CPU time per task (children's rusage, start-up included) says how much of
 the 2 cores the client side takes away from the server.
 """
 
@@ -31,10 +33,16 @@ DATABASE = "wkbench_drain"
 LEAN_DATABASE = "wkbench_lean"
 DEFAULT_CLI_LOG_LEVEL = "INFO"
 QUIET_LOG_LEVEL = "WARNING"
+PAUSED_QUEUE = "bench-paused"
+PAUSED_QUEUE_TASKS = 1_000
 
 
-def enqueue_noops(config: DBConfig, count: int) -> None:
+def enqueue_noops(config: DBConfig, count: int, paused_neighbour: bool = False) -> None:
     app.send_tasks_sync([TaskSpec("noop")] * count, db_config=config)
+    if paused_neighbour:
+        waiting = [TaskSpec("noop", queue=PAUSED_QUEUE)] * PAUSED_QUEUE_TASKS
+        app.send_tasks_sync(waiting, db_config=config)
+        app.pause_queue_sync(PAUSED_QUEUE, db_config=config)
     app.close()
 
 
@@ -88,20 +96,29 @@ def run_baseline(ctx: Context, config: DBConfig, batch: int) -> dict[str, Any]:
 
 
 def run_workcraft(
-    ctx: Context, config: DBConfig, peons: int, concurrency: int, log_level: str | None = None
+    ctx: Context,
+    config: DBConfig,
+    peons: int,
+    concurrency: int,
+    log_level: str | None = None,
+    paused_neighbour: bool = False,
 ) -> dict[str, Any]:
     count = ctx.sizes.drain_tasks
     log_level = log_level or ctx.peon_log_level
     db.reset_workcraft_tables(config)
-    enqueue_noops(config, count)
+    enqueue_noops(config, count, paused_neighbour)
     settings = write_settings(ctx.workdir, DEFAULTS, name="drain")
     flags = peon_flags(settings, concurrency=concurrency, burst=True, log_level=log_level)
+    if paused_neighbour:
+        flags.append(f"--queues=DEFAULT,{PAUSED_QUEUE}")
     cpu = _children_cpu()
     with ctx.processes(f"drain-{peons}x{concurrency}", config) as group:
         for n in range(peons):
             group.peon(f"bench-peon-{n}", *flags, name=f"peon-{n}")
         group.wait_all(_timeout(count))
     suffix = "" if log_level == ctx.peon_log_level else f", log {log_level}"
+    if paused_neighbour:
+        suffix += f", beside paused queue ({PAUSED_QUEUE_TASKS:,} waiting)"
     result = _result(
         f"workcraft {peons} peon(s) x conc {concurrency}{suffix}",
         db.drain_stats(config),
@@ -111,6 +128,7 @@ def run_workcraft(
         peons=peons,
         concurrency=concurrency,
         log_level=log_level,
+        paused_neighbour=paused_neighbour,
     )
     ctx.note(
         f"drain {result['label']}: {result['jobs_per_s']:.0f} jobs/s, "
@@ -126,11 +144,13 @@ def _mean_rate(runs: list[dict[str, Any]]) -> float:
 def run(ctx: Context) -> dict[str, Any]:
     """Per concurrency (1 against lean claim 1, 8 against lean claim 10): the lean baseline,
     then each workcraft run followed by another lean run, so each has one just before and
-    one just after; the bountyboard baseline once beside them."""
+    one just after; the bountyboard baseline once beside them. The paused-queue run is a
+    second 2-peon run at the default log level, read beside the plain one."""
     sizes = ctx.sizes
     count = sizes.drain_tasks
     runs: list[dict[str, Any]] = []
     logging_cost: list[dict[str, Any]] = []
+    paused_cost: list[dict[str, Any]] = []
     lean_runs: dict[int, list[dict[str, Any]]] = {1: [], 10: []}
     schema_runs: dict[int, dict[str, Any]] = {}
     with db.workcraft_database(DATABASE) as config, db.plain_database(LEAN_DATABASE) as lean_db:
@@ -141,17 +161,22 @@ def run(ctx: Context) -> dict[str, Any]:
             lean_runs[batch].append(result)
 
         for concurrency, batch in zip(sizes.drain_concurrency, (1, 10), strict=False):
-            group = [(peons, ctx.peon_log_level) for peons in sizes.drain_peons]
-            group.append((2, QUIET_LOG_LEVEL))
+            group = [(peons, ctx.peon_log_level, False) for peons in sizes.drain_peons]
+            group += [(2, QUIET_LOG_LEVEL, False), (2, ctx.peon_log_level, True)]
             lean_run(batch)
             schema_runs[batch] = run_baseline(ctx, config, batch)
-            for peons, log_level in group:
-                item = run_workcraft(ctx, config, peons, concurrency, log_level)
+            for peons, log_level, paused in group:
+                item = run_workcraft(ctx, config, peons, concurrency, log_level, paused)
                 lean_run(batch)
                 around = _mean_rate(lean_runs[batch][-2:])
                 item["lean_jobs_per_s"] = around
                 item["ratio_to_lean"] = round(item["jobs_per_s"] / around, 3)
-                (runs if log_level == ctx.peon_log_level else logging_cost).append(item)
+                if paused:
+                    paused_cost.append(item)
+                elif log_level == ctx.peon_log_level:
+                    runs.append(item)
+                else:
+                    logging_cost.append(item)
     return {
         "tasks": count,
         "peon_log_level": ctx.peon_log_level,
@@ -163,4 +188,5 @@ def run(ctx: Context) -> dict[str, Any]:
         "schema_baseline": [schema_runs[b] for b in sorted(schema_runs)],
         "runs": runs,
         "quiet_log_runs": logging_cost,
+        "paused_queue_runs": paused_cost,
     }

@@ -217,7 +217,8 @@ def _drain_rows(drain: dict[str, Any], _results: dict[str, Any]) -> list[list[st
                 _fmt(run["jobs_per_s"] / lean if lean else None, 2),
             ]
         )
-    for run in drain["runs"] + drain.get("quiet_log_runs", []):
+    extra = drain.get("quiet_log_runs", []) + drain.get("paused_queue_runs", [])
+    for run in drain["runs"] + extra:
         batch = 1 if run["concurrency"] == 1 else 10
         rows.append(
             [
