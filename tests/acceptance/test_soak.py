@@ -40,6 +40,7 @@ pytestmark = pytest.mark.soak
 SOAK_APP = "tests.soak_apps.tasks.app"
 DURATION = float(os.environ.get("WORKCRAFT_SOAK_SECONDS", "600"))
 WARM_UP = min(60.0, DURATION / 5)
+RSS_SPAN = min(120.0, DURATION / 4)  # the least time between a process's two RSS readings
 FAULT_EVERY = 20.0
 RATE = 200  # tasks a second
 DEAD_AFTER = 6.0
@@ -78,6 +79,7 @@ class Fleet:
 
     group: ProcGroup
     procs: dict[str, Proc] = dataclasses.field(default_factory=dict)
+    started: dict[int, float] = dataclasses.field(default_factory=dict)  # pid -> monotonic
     restarts: int = 0
 
     def start(self, name: str) -> Proc:
@@ -86,6 +88,7 @@ class Fleet:
         else:
             proc = self.group.janitor(name)
         self.procs[name] = proc
+        self.started[proc.pid] = time.monotonic()
         return proc
 
     def replace_dead(self) -> None:
@@ -163,7 +166,8 @@ def test_soak(
     producer.start()
     rng = random.Random(11)
     faults: list[Fault] = []
-    rss_start: dict[int, tuple[str, int]] = {}
+    # Each process's RSS once it has run for the warm-up (replacements too), then at the end.
+    rss_start: dict[int, tuple[str, int, float]] = {}
     connections_start = 0
     began = time.monotonic()
     next_fault = began + WARM_UP
@@ -172,12 +176,14 @@ def test_soak(
         while time.monotonic() - began < DURATION:
             time.sleep(0.5)
             fleet.replace_dead()
-            if not rss_start and time.monotonic() - began >= WARM_UP:
+            now = time.monotonic()
+            if not connections_start and now - began >= WARM_UP:
                 connections_start = connections(sql)
-                for name, proc in fleet.procs.items():
+            for name, proc in fleet.procs.items():
+                if proc.pid not in rss_start and now - fleet.started[proc.pid] >= WARM_UP:
                     kib = rss_kib(proc.pid)
                     if kib:
-                        rss_start[proc.pid] = (name, kib)
+                        rss_start[proc.pid] = (name, kib, now)
             if time.monotonic() < next_fault:
                 continue
             next_fault = time.monotonic() + FAULT_EVERY * rng.uniform(0.75, 1.25)
@@ -191,7 +197,11 @@ def test_soak(
                     dead_lags,
                 )
             )
-        rss_end = {pid: rss_kib(pid) for pid in rss_start}
+        ended = time.monotonic()
+        # Compared: processes alive at the end that were measured at least RSS_SPAN earlier.
+        rss_end = {
+            pid: rss_kib(pid) for pid, (_, _, at) in rss_start.items() if ended - at >= RSS_SPAN
+        }
         connections_end = connections(sql)
     finally:
         producer.stop.set()
@@ -218,6 +228,7 @@ def test_soak(
     assert report["lost"] == 0, report
     assert report["unexplained_duplicates"] == [], report
     assert not producer.errors, producer.errors[:5]
+    assert report["rss_growth"], "no process lived long enough to compare its RSS"
     for pid, growth in report["rss_growth"].items():
         assert growth <= 0.10, (pid, growth, report)
     assert connections_end <= connections_start + 4, report
@@ -275,7 +286,7 @@ def check(
     sql: Sql,
     producer: Producer,
     faults: list[Fault],
-    rss_start: dict[int, tuple[str, int]],
+    rss_start: dict[int, tuple[str, int, float]],
     rss_end: dict[int, int | None],
     connections_start: int,
     connections_end: int,
@@ -300,7 +311,7 @@ def check(
     ]
     growth = {
         f"{name} ({pid})": round((rss_end[pid] or 0) / kib - 1, 3)
-        for pid, (name, kib) in rss_start.items()
+        for pid, (name, kib, _) in rss_start.items()
         if rss_end.get(pid)  # alive at the end: killed ones are replaced, not compared
     }
     return {
@@ -312,7 +323,7 @@ def check(
         "unexplained_duplicates": unexplained,
         "faults": [f"{f.kind}:{f.target}" for f in faults],
         "restarts_by_supervisor": fleet.restarts,
-        "rss_start_kib": {f"{name} ({pid})": kib for pid, (name, kib) in rss_start.items()},
+        "rss_start_kib": {f"{name} ({pid})": kib for pid, (name, kib, _) in rss_start.items()},
         "rss_growth": growth,
         "connections": [connections_start, connections_end],
         "dead_peon_noticed_after_s": [round(lag, 1) for lag in dead_lags],
