@@ -4,9 +4,15 @@ mode. Real ``python -m workcraft`` processes against the real database."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
+import pty
+import select
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from typing import Any
@@ -183,6 +189,49 @@ def test_status_watch_redraws_until_ctrl_c(
     assert watcher.wait(10) == 0, watcher.describe()
     assert "Traceback" not in watcher.output
     assert "stopped watching" in watcher.output
+
+
+def test_status_watch_on_a_terminal_redraws_in_place(
+    procs: ProcGroup, producer: Workcraft, db_config: DBConfig
+) -> None:
+    """On a terminal the board is redrawn in place (rich.Live moves the cursor back up and
+    rewrites it) rather than appended."""
+    producer.send_task_sync("watched", db_config=db_config)
+    leader, follower = pty.openpty()
+    env = {**procs.env(), "COLUMNS": "160", "LINES": "60", "TERM": "xterm-256color"}
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "workcraft", "status", "--watch", "0.3"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=procs.workdir,
+        env=env,
+        close_fds=True,
+    )
+    os.close(follower)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 30
+        while seen.count(b"Tasks (bountyboard") < 2 and time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if ready:
+                seen += os.read(leader, 65536)
+        watcher.send_signal(signal.SIGINT)
+        assert watcher.wait(10) == 0
+        with contextlib.suppress(OSError):
+            while select.select([leader], [], [], 0.5)[0]:
+                chunk = os.read(leader, 65536)
+                if not chunk:
+                    break
+                seen += chunk
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+        os.close(leader)
+    text = seen.decode(errors="replace")
+    assert text.count("Tasks (bountyboard") >= 2, text[-2000:]
+    assert "\x1b[1A" in text or "\x1b[2K" in text  # the cursor goes back up: redrawn in place
+    assert "stopped watching" in text and "Traceback" not in text
 
 
 def test_peon_and_janitor_can_fail_fast_on_an_unreachable_server(procs: ProcGroup) -> None:

@@ -162,11 +162,14 @@ def wait_for_peons(sql: Sql, procs: ProcGroup, *peon_ids: str) -> None:
 
 
 # -- janitor --once -------------------------------------------------------------------------
-def test_once_on_empty_tables_prints_every_sweep(procs: ProcGroup) -> None:
+def test_once_on_empty_tables_prints_every_sweep(procs: ProcGroup, sql: Sql) -> None:
     done = procs.run("janitor", "--once")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines == [f"{cls.name}: nothing to do" for cls in SWEEPS], done.stdout
+    # Quiet, as a cron job should be: no leadership lines in logs, no warnings.
+    assert "WARNING" not in done.stderr and "leader" not in done.stderr, done.stderr
+    assert sql.value("SELECT COUNT(*) FROM logs WHERE message LIKE '%leader%'") == 0
 
 
 def test_once_prints_what_it_did(procs: ProcGroup, sql: Sql) -> None:

@@ -238,3 +238,33 @@ def test_raw_sql_insert_is_a_valid_enqueue(
     assert task.status is TaskStatus.PENDING
     assert task.task_args == [1, 2, 3]
     assert task.task_kwargs == {}
+
+
+def test_async_twins_of_the_new_keywords_and_controls(
+    producer: Workcraft, sql: Sql, db_config: DBConfig
+) -> None:
+    """send_task/send_tasks take the scheduling keywords; cancel_task, pause_queue and
+    resume_queue do what their sync twins do."""
+
+    async def scenario() -> tuple[str, str, list[str], bool, bool]:
+        later = await producer.send_task(
+            "t", delay=3600, priority=-5, unique_key="u", db_config=db_config
+        )
+        again = await producer.send_task("t", unique_key="u", db_config=db_config)
+        batch = await producer.send_tasks(
+            [TaskSpec("t", priority=2), TaskSpec("t", queue="other")], db_config=db_config
+        )
+        cancelled = await producer.cancel_task(later, db_config)
+        await producer.pause_queue("other", db_config)
+        paused = bool(await asyncio.to_thread(sql.value, "SELECT paused FROM queues"))
+        await producer.resume_queue("other", db_config)
+        return later, again, batch, cancelled, paused
+
+    try:
+        later, again, batch, cancelled, paused = asyncio.run(scenario())
+    finally:
+        producer.close()
+    assert again == later and cancelled and paused
+    assert sql.value("SELECT paused FROM queues WHERE name = 'other'") == 0
+    assert sql.value("SELECT status FROM bountyboard WHERE id = %s", (later,)) == "CANCELLED"
+    assert sql.value("SELECT priority FROM bountyboard WHERE id = %s", (batch[0],)) == 2

@@ -102,6 +102,8 @@ def test_fractional_intervals_are_accepted(tmp_path: Path) -> None:
             id="negative",
         ),
         pytest.param({"DB_POLLING_INTERVAL": -0.5}, "DB_POLLING_INTERVAL", id="negative-fraction"),
+        pytest.param({"KEEP_SUCCESS_DAYS": -1}, "KEEP_SUCCESS_DAYS", id="negative-retention"),
+        pytest.param({"KEEP_LOGS_DAYS": -0.5}, "KEEP_LOGS_DAYS", id="negative-log-retention"),
         pytest.param(
             {"JANITOR_SWEEP_BATCH_SIZE": 1.5}, "JANITOR_SWEEP_BATCH_SIZE", id="int-with-fraction"
         ),
