@@ -435,7 +435,12 @@ def test_kill_storm(db_config: DBConfig, spawn: Spawn, tmp_path: Path, open_sql:
         time.sleep(every)
         if sql.count("SELECT COUNT(*) FROM bountyboard WHERE status = 'SUCCESS'") == total:
             break
-        victim_id = rng.choice(sorted(live))
+        # Only a peon that has registered can be declared dead: on a loaded machine a new
+        # one may take longer than a round to start.
+        registered = sql.ids("SELECT id FROM peon WHERE status <> 'OFFLINE'") & set(live)
+        if not registered:
+            continue
+        victim_id = rng.choice(sorted(registered))
         victim = live.pop(victim_id)
         # Freeze it first, so the RUNNING set read next is exactly what it holds at the kill.
         victim.freeze()
