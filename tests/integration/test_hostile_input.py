@@ -60,10 +60,11 @@ names = (
 
 
 def _commandline_safe(text: str) -> str:
-    """The queue-name rule: no white space, commas or control characters (those are refused
-    at send time, tested below), so each stored queue can be named with --queues."""
+    """The queue-name rule: no white space, commas or control characters, no '[' first or
+    ']' last (those are refused at send time, tested below), so each stored queue can be
+    named with --queues."""
     kept = "".join(ch for ch in text if ch.isprintable() and not ch.isspace() and ch != ",")
-    return kept if not (kept.startswith("[") and kept.endswith("]")) else kept[1:]
+    return kept.lstrip("[").rstrip("]")
 
 
 queues = names.map(_commandline_safe).filter(bool)
