@@ -156,7 +156,8 @@ class Producer:
         timeout: float | None = 60.0,
         poll_interval: float = 0.2,
     ) -> Task:
-        """Poll until the task is SUCCESS, FAILURE or INVALID; ``TimeoutError`` otherwise."""
+        """Poll until the task is final (SUCCESS, FAILURE, INVALID or CANCELLED);
+        ``TimeoutError`` otherwise."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             task = self.get_task_sync(task_id, db_config)
