@@ -187,7 +187,8 @@ def run_demo(console: Console, config: DBConfig, kept: bool) -> int:
     app.close()
     console.print(
         f"[green]done[/]: {board.total('SUCCESS')} runs succeeded, {board.total('FAILURE')} "
-        f"failed (the retried ones ran again), {board.total('INVALID')} invalid, "
+        f"failed for good (a retried failure counts by its last run), "
+        f"{board.total('INVALID')} invalid, "
         f"{board.total('CANCELLED')} cancelled. "
         + (
             f"Open the tables in any MySQL GUI: {config.database}.bountyboard / peon / logs"

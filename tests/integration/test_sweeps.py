@@ -22,6 +22,7 @@ from workcraft.data.ddl import quote_identifier
 from workcraft.data.queries import load_queries
 from workcraft.db import DBConfig
 from workcraft.janitor.sweeps import DeadPeons, ReopenFailed, SelfCorrect, Sweep
+from workcraft.janitor.totals import CountFinished
 
 DEAD_AFTER = 60
 SETTINGS = Settings(
@@ -717,3 +718,42 @@ def test_a_huge_retry_count_does_not_stall_the_reopen_sweep(sql: Sql, sweeps: Sw
     result = sweeps.reopen.run_once(now=at(101))  # past the 100 s cap
     assert result.counts == {"tasks_reopened": 4}
     assert {status(sql, task_id) for task_id in [huge, *normal]} == {"PENDING"}
+
+
+def test_counters_count_final_outcomes_and_never_a_failure_that_will_be_retried(
+    sql: Sql, db_config: DBConfig, sweeps: Sweeps
+) -> None:
+    """The board's FAILURE figure is final failures: a failure waiting for its retry is shown
+    as retrying and counted only by the outcome of its last run."""
+    add_task(sql, status="SUCCESS", finished_at=at(1))
+    add_task(sql, status="FAILURE", finished_at=at(2))  # no retries: final
+    add_task(sql, status="FAILURE", retry_on_failure=True, retry_count=4, finished_at=at(3))
+    waiting = add_task(
+        sql, status="FAILURE", retry_on_failure=True, retry_count=1, finished_at=at(4)
+    )
+    poison = add_task(  # crashed its peon too often: never reopened, so final
+        sql, status="FAILURE", retry_on_failure=True, crash_count=3, finished_at=at(5)
+    )
+    with Store(db_config, name="counters") as store:
+        counters = CountFinished(store, SETTINGS)
+        counters.run_once(now=at(60))
+        totals = {
+            str(row["status"]): int(row["total"])
+            for row in sql.rows(
+                "SELECT status, SUM(total) AS total FROM task_totals GROUP BY status"
+            )
+        }
+        assert totals == {"SUCCESS": 1, "FAILURE": 3}, (totals, waiting, poison)
+
+        # The waiting one is reopened (not counted), runs again and succeeds: counted then.
+        assert sweeps.reopen.run_once(now=at(300)).counts == {"tasks_reopened": 1}
+        sql.run(
+            "UPDATE bountyboard SET status = 'SUCCESS', finished_at = %s WHERE id = %s",
+            (at(400), waiting),
+        )
+        counters.run_once(now=at(500))
+    totals = {
+        str(row["status"]): int(row["total"])
+        for row in sql.rows("SELECT status, SUM(total) AS total FROM task_totals GROUP BY status")
+    }
+    assert totals == {"SUCCESS": 2, "FAILURE": 3}

@@ -31,7 +31,7 @@ def when(value: dt.datetime | None) -> str:
 
 
 def task_table(board: Board) -> Table:
-    table = Table(title="Tasks (bountyboard; finished = runs counted by the janitor)")
+    table = Table(title="Tasks (bountyboard; final outcomes counted by the janitor)")
     table.add_column("queue")
     table.add_column("task")
     for status in STATUSES:

@@ -152,7 +152,8 @@ class BoardQueries:
         return self._cur.fetch_all("throughput_since", {"since": since})
 
     def retry(self, task_ids: Sequence[str]) -> int:
-        """Back to PENDING; each finished run is counted first if the counters have not."""
+        """Back to PENDING; each final outcome is counted first if the counters have not (a
+        FAILURE still waiting for its retry is no outcome: it is never counted)."""
         retried = 0
         janitor = JanitorQueries(self._cur)
         for task_id in task_ids:
@@ -161,7 +162,7 @@ class BoardQueries:
                 continue
             if self._cur.execute("retry_task", {"id": task_id}):
                 retried += 1
-                if row["finished_at"] is not None:
+                if row["finished_at"] is not None and row["retry_pending_since"] is None:
                     janitor.count_if_uncounted(
                         queue=row["queue"],
                         task_name=row["task_name"],

@@ -153,18 +153,19 @@ class JanitorQueries:
 
     # -- counters and state --------------------------------------------------------------
     def finished_counts(
-        self, *, status: str, after: dt.datetime, until: dt.datetime
+        self, *, status: str, after: dt.datetime, until: dt.datetime, max_crashes: int
     ) -> list[tuple[str, str, int]]:
-        params = {"status": status, "after": after, "until": until}
+        """Final outcomes per queue and task name (a FAILURE still to be retried is not)."""
+        params = {"status": status, "after": after, "until": until, "max_crashes": max_crashes}
         return [
             (row["queue"], row["task_name"], int(row["n"]))
             for row in self._cur.fetch_all("finished_counts", params)
         ]
 
     def finished_per_minute(
-        self, *, status: str, after: dt.datetime, until: dt.datetime
+        self, *, status: str, after: dt.datetime, until: dt.datetime, max_crashes: int
     ) -> list[tuple[dt.datetime, int]]:
-        params = {"status": status, "after": after, "until": until}
+        params = {"status": status, "after": after, "until": until, "max_crashes": max_crashes}
         return [
             (row["minute"], int(row["n"]))
             for row in self._cur.fetch_all("finished_per_minute", params)

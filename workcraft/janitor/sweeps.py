@@ -202,15 +202,9 @@ class ReopenFailed(Sweep):
             batch=self.settings.JANITOR_SWEEP_BATCH_SIZE,
         )
         for task in tasks:
+            # A failure that is retried is no final outcome: the counters never count it.
             if not q.janitor.reopen(task.id, now):
                 continue
-            # The failure stops being a FAILURE row: count it now if the counters have not.
-            q.janitor.count_if_uncounted(
-                queue=task.queue,
-                task_name=task.task_name,
-                status="FAILURE",
-                finished_at=task.finished_at,
-            )
             result.add("tasks_reopened")
             self._log(
                 q,

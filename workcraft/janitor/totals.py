@@ -1,8 +1,10 @@
-"""The counters sweep: finished runs are added to ``task_totals`` per queue, task name and
-status, window by window of ``finished_at``, so boards and ``/metrics`` read a few counter
-rows instead of counting a table of millions. The watermark moves with a fenced UPDATE in
-the same transaction as the additions, so two janitors never count a window twice. The
-window ends a little before now: a run whose COMMIT is still in flight is counted next time.
+"""The counters sweep: final outcomes are added to ``task_totals`` per queue, task name and
+status, window by window of ``finished_at`` (a FAILURE the janitor will retry is no outcome
+yet: the board shows it as retrying, and its last run is counted when it ends), so boards
+and ``/metrics`` read a few counter rows instead of counting a table of millions. The
+watermark moves with a fenced UPDATE in the same transaction as the additions, so two
+janitors never count a window twice. The window ends a little before now: a run whose
+COMMIT is still in flight is counted next time.
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ class CountFinished(Sweep):
             return 0
         if not q.janitor.advance_watermark(WATERMARK, after=after, until=until):
             return 0  # another janitor counted this window first
+        crashes = self.settings.TASK_MAX_CRASHES
         for status in FINISHED_STATUS_NAMES:
             for queue, task_name, n in q.janitor.finished_counts(
-                status=status, after=start, until=until
+                status=status, after=start, until=until, max_crashes=crashes
             ):
                 q.janitor.add_to_totals(queue=queue, task_name=task_name, status=status, n=n)
                 result.add(f"{status.lower()}_counted", n)
-            for minute, n in q.janitor.finished_per_minute(status=status, after=start, until=until):
+            for minute, n in q.janitor.finished_per_minute(
+                status=status, after=start, until=until, max_crashes=crashes
+            ):
                 q.janitor.add_to_throughput(minute=minute, status=status, n=n)
         return 0  # one window per run

@@ -51,7 +51,8 @@ class Board:
 
     # -- sums ---------------------------------------------------------------------------------
     def total(self, status: str | None = None) -> int:
-        """PENDING / RUNNING: tasks now; final statuses: runs counted by the janitor."""
+        """PENDING / RUNNING: tasks now; final statuses: outcomes counted by the janitor (a
+        FAILURE that will be retried is not one: it is in ``retries_waiting``)."""
         live = sum(int(r["n"]) for r in self.live if status in (None, r["status"]))
         counted = sum(int(r["total"]) for r in self.totals if status in (None, r["status"]))
         return live + counted

@@ -44,7 +44,8 @@ def families(board: Board) -> list[Metric]:
         tasks.add_metric([row["queue"], row["task_name"], "RETRYING"], int(row["n"]))
     finished = CounterMetricFamily(
         "workcraft_tasks_finished",
-        "Runs finished, by final status, as counted by the janitor leader (task_totals).",
+        "Final outcomes of runs, by status, as counted by the janitor leader (task_totals); "
+        "a failure that will be retried is not one.",
         labels=["queue", "task_name", "status"],
     )
     for row in board.totals:

@@ -110,7 +110,7 @@ LIMIT %(limit)s
 SELECT * FROM bountyboard WHERE id = %(id)s
 
 -- retry_candidate --
-SELECT id, status, queue, task_name, finished_at FROM bountyboard
+SELECT id, status, queue, task_name, finished_at, retry_pending_since FROM bountyboard
 WHERE id = %(id)s AND status IN ('FAILURE', 'INVALID', 'CANCELLED')
 FOR UPDATE
 

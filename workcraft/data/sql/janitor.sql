@@ -139,10 +139,12 @@ ORDER BY last_heartbeat
 LIMIT %(batch)s
 
 -- finished_counts --
--- Finished runs of one status in a window of finished_at: a range on
--- ix_bountyboard_finished, at most one counting interval's worth of rows.
+-- Runs that ended in one final status in a window of finished_at: a range on
+-- ix_bountyboard_finished, at most one counting interval's worth of rows. A FAILURE the
+-- janitor will still retry is not an outcome yet: it is counted when its last run ends.
 SELECT queue, task_name, COUNT(*) AS n FROM bountyboard
 WHERE status = %(status)s AND finished_at > %(after)s AND finished_at <= %(until)s
+  AND (retry_pending_since IS NULL OR crash_count >= %(max_crashes)s)
 GROUP BY queue, task_name
 
 -- finished_per_minute --
@@ -150,6 +152,7 @@ GROUP BY queue, task_name
 SELECT FROM_UNIXTIME(FLOOR(UNIX_TIMESTAMP(finished_at) / 60) * 60) AS minute, COUNT(*) AS n
 FROM bountyboard
 WHERE status = %(status)s AND finished_at > %(after)s AND finished_at <= %(until)s
+  AND (retry_pending_since IS NULL OR crash_count >= %(max_crashes)s)
 GROUP BY minute
 
 -- add_to_throughput --
@@ -190,8 +193,8 @@ ON DUPLICATE KEY UPDATE holder = VALUES(holder), term = VALUES(term), at = NOW(6
     detail = VALUES(detail)
 
 -- watermark_for_update --
--- A FAILURE reopened before the counters saw it is counted by whoever reopens it; locking the
--- watermark row makes that and the counters sweep take turns (never twice, never lost).
+-- An outcome an operator retries before the counters saw it is counted by the retry; locking
+-- the watermark row makes that and the counters sweep take turns (never twice, never lost).
 SELECT at FROM janitor_state WHERE name = %(name)s FOR UPDATE
 
 -- ensure_lease_row --
