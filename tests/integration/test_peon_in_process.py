@@ -7,6 +7,7 @@ outcomes, claim), ``shutdown()`` ends it. Task functions are controlled with eve
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -113,6 +114,21 @@ def test_claims_runs_and_writes_outcomes(
     (peon_row,) = sql.rows("SELECT * FROM peon WHERE id = 'p1'")
     assert peon_row["tasks_done"] == 3
     assert peon_row["status"] == "IDLE"
+
+
+def test_a_step_with_an_injected_now_claims_what_is_due_then(
+    make_peon: Callable[..., Peon], producer: Workcraft, db_config: DBConfig, sql: Sql
+) -> None:
+    """The loop can be stepped at any moment: a task due in an hour is not claimed now, and
+    is claimed by a step told that the hour has passed."""
+    later = producer.send_task_sync("add", [1, 2], delay=3600, db_config=db_config)
+    peon = make_peon()
+    assert peon.step().claimed == []
+    run_at = sql.value("SELECT run_at FROM bountyboard WHERE id = %s", (later,))
+    assert isinstance(run_at, dt.datetime)
+    assert peon.step(now=run_at - dt.timedelta(seconds=1)).claimed == []
+    assert [task.id for task in peon.step(now=run_at).claimed] == [later]
+    step_until(peon, lambda: row(sql, later)["status"] == "SUCCESS")
 
 
 def test_an_outcome_for_a_reclaimed_task_is_fenced_out(
