@@ -227,6 +227,7 @@ def test_status_watch_on_a_terminal_redraws_in_place(
     finally:
         if watcher.poll() is None:
             watcher.kill()
+            watcher.wait(10)
         os.close(leader)
     text = seen.decode(errors="replace")
     assert text.count("Tasks (bountyboard") >= 2, text[-2000:]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import time
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -57,20 +59,33 @@ def status_cmd(**kwargs: Any) -> None:
         def view() -> Group:
             return with_note(board_view(snapshot(store, settings, kwargs["log_lines"])), note)
 
-        try:
+        with ctrl_c_sets() as stop:
             if console.is_terminal:
-                watch_live(console, view, kwargs["watch"])
+                watch_live(console, view, kwargs["watch"], stop)
             else:  # piped or logged: Live would print nothing until the end, so append boards
-                while True:
+                while not stop.is_set():
                     console.print(view())
                     console.print()
-                    time.sleep(kwargs["watch"])
-        except KeyboardInterrupt:
-            console.print("stopped watching")
+                    stop.wait(kwargs["watch"])
+        console.print("stopped watching")
 
 
-def watch_live(console: Console, view: Callable[[], Group], every: float) -> None:
+@contextlib.contextmanager
+def ctrl_c_sets() -> Iterator[threading.Event]:
+    """An event that Ctrl-C (SIGINT) sets, in place of KeyboardInterrupt: an interrupt that
+    lands inside the connector's C code can come back as a lost-connection error, which the
+    store retries, and the watch would go on."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def watch_live(
+    console: Console, view: Callable[[], Group], every: float, stop: threading.Event
+) -> None:
     with Live(view(), console=console, screen=False, auto_refresh=False) as live:
-        while True:
-            time.sleep(every)
+        while not stop.wait(every):
             live.update(view(), refresh=True)
