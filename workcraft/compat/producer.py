@@ -50,22 +50,25 @@ class OriginalForm:
     """How 0.5.27 called one method, and how to turn such a call into the README's."""
 
     name: str
-    signature: inspect.Signature
+    # 0.5.27's method, as (README method, app, /, *its own parameters) -> what it returned.
+    translate: Callable[..., Any]
     # True when an instance call (args, kwargs) is 0.5.27's form.
     recognise: Callable[[tuple[Any, ...], dict[str, Any]], bool]
-    # (README method, app, bound 0.5.27 arguments) -> what 0.5.27 returned.
-    translate: Callable[[Callable[..., Any], Any, dict[str, Any]], Any]
     readme_form: str
 
+    @functools.cached_property
+    def signature(self) -> inspect.Signature:
+        """0.5.27's own parameters: ``translate``'s after the README method and the app."""
+        full = inspect.signature(self.translate)
+        return full.replace(parameters=list(full.parameters.values())[2:])
+
     def call(self, method: Callable[..., Any], app: Any, args: Any, kwargs: Any) -> Any:
+        signature = self.signature
         try:
-            bound = self.signature.bind(*args, **kwargs)
+            signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise TypeError(
-                f"{self.name}{self.signature} (workcraft 0.5.27's form): {exc}"
-            ) from None
-        bound.apply_defaults()
-        return self.translate(method, app, dict(bound.arguments))
+            raise TypeError(f"{self.name}{signature} (workcraft 0.5.27's form): {exc}") from None
+        return self.translate(method, app, *args, **kwargs)
 
 
 class ProducerMethod(Generic[S, P, R]):
@@ -130,21 +133,6 @@ def producer_method(
 
 
 # -- the two forms ------------------------------------------------------------------------
-def _send_0527(
-    db_config: DBConfig,
-    payload: TaskPayload,
-    task_name: str,
-    queue: str = "DEFAULT",
-    retry_on_failure: bool = False,
-    retry_limit: int = 3,
-) -> str:
-    raise NotImplementedError  # a signature only
-
-
-def _get_0527(db_config: DBConfig, task_id: str) -> OriginalTask | None:
-    raise NotImplementedError  # a signature only
-
-
 def _check_config(value: Any) -> DBConfig:
     if not isinstance(value, DBConfig):
         raise TypeError(f"db_config must be a DBConfig, got {type(value).__name__}")
@@ -159,27 +147,38 @@ def _as_payload(value: Any) -> TaskPayload:
     raise TypeError(f"payload must be a TaskPayload, got {type(value).__name__}")
 
 
-def _send(method: Callable[..., Any], app: Any, arguments: dict[str, Any]) -> str:
-    payload = _as_payload(arguments["payload"])
-    task_id: str = method(
+def _send_0527(
+    send_task_sync: Callable[..., str],
+    app: Any,
+    /,
+    db_config: DBConfig,
+    payload: TaskPayload,
+    task_name: str,
+    queue: str = "DEFAULT",
+    retry_on_failure: bool = False,
+    retry_limit: int = 3,
+) -> str:
+    task_payload = _as_payload(payload)
+    return send_task_sync(
         app,
-        arguments["task_name"],
-        payload.task_args,
-        payload.task_kwargs,
-        payload.prerun_handler_args,
-        payload.prerun_handler_kwargs,
-        payload.postrun_handler_args,
-        payload.postrun_handler_kwargs,
-        retry_on_failure=arguments["retry_on_failure"],
-        db_config=_check_config(arguments["db_config"]),
-        queue=arguments["queue"],
-        retry_limit=arguments["retry_limit"],
+        task_name,
+        task_payload.task_args,
+        task_payload.task_kwargs,
+        task_payload.prerun_handler_args,
+        task_payload.prerun_handler_kwargs,
+        task_payload.postrun_handler_args,
+        task_payload.postrun_handler_kwargs,
+        retry_on_failure=retry_on_failure,
+        db_config=_check_config(db_config),
+        queue=queue,
+        retry_limit=retry_limit,
     )
-    return task_id
 
 
-def _get(method: Callable[..., Any], app: Any, arguments: dict[str, Any]) -> OriginalTask | None:
-    task = method(app, arguments["task_id"], _check_config(arguments["db_config"]))
+def _get_0527(
+    get_task_sync: Callable[..., Any], app: Any, /, db_config: DBConfig, task_id: str
+) -> OriginalTask | None:
+    task = get_task_sync(app, task_id, _check_config(db_config))
     return None if task is None else OriginalTask.from_task(task)
 
 
@@ -189,9 +188,8 @@ def _starts_with_config(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
 
 SEND_0527 = OriginalForm(
     name="send_task_sync",
-    signature=inspect.signature(_send_0527),
+    translate=_send_0527,
     recognise=lambda args, kwargs: "payload" in kwargs or _starts_with_config(args, kwargs),
-    translate=_send,
     readme_form=(
         'app.send_task_sync("task_name", [args], task_kwargs={...}, db_config=..., queue=...)'
     ),
@@ -199,9 +197,8 @@ SEND_0527 = OriginalForm(
 
 GET_0527 = OriginalForm(
     name="get_task_sync",
-    signature=inspect.signature(_get_0527),
+    translate=_get_0527,
     recognise=_starts_with_config,
-    translate=_get,
     readme_form=(
         "app.get_task_sync(task_id, db_config), which returns workcraft.Task with the "
         "decoded result (0.5.27's form returns the result as JSON text)"
