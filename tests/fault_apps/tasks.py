@@ -13,68 +13,38 @@ clock when the execution began, not when the insert finally went through.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import datetime as dt
 import os
-import threading
 import time
 import uuid
 from typing import Any
 
-import mysql.connector
-
+from tests.support.task_connection import TaskConnection
 from workcraft.core import Workcraft
-from workcraft.db import get_db_config
 
 app = Workcraft()
 
 RECORD_DEADLINE = 120.0
-_local = threading.local()
-
-
-def _connection() -> Any:
-    conn = getattr(_local, "conn", None)
-    if conn is None:
-        kwargs = get_db_config().connect_kwargs()
-        kwargs["connection_timeout"] = 2
-        conn = mysql.connector.connect(**kwargs)
-        _local.conn = conn
-    return conn
-
-
-def _drop_connection() -> None:
-    conn = getattr(_local, "conn", None)
-    _local.conn = None
-    if conn is not None:
-        with contextlib.suppress(Exception):  # a dead socket cannot be closed politely
-            conn.close()
+_executions = TaskConnection()
 
 
 def record(task_id: str) -> int:
     """Write this execution's row; return how many executions the task has had so far."""
     token = str(uuid.uuid4())
     started_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    deadline = time.monotonic() + RECORD_DEADLINE
-    while True:
-        try:
-            cur = _connection().cursor()
-            try:
-                cur.execute(
-                    "INSERT IGNORE INTO executions (task_id, pid, token, started_at)"
-                    " VALUES (%s, %s, %s, %s)",
-                    (task_id, os.getpid(), token, started_at),
-                )
-                cur.execute("SELECT COUNT(*) FROM executions WHERE task_id = %s", (task_id,))
-                (count,) = cur.fetchone()
-                return int(count)
-            finally:
-                cur.close()
-        except mysql.connector.Error:
-            _drop_connection()
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+
+    def write(cur: Any) -> int:
+        cur.execute(
+            "INSERT IGNORE INTO executions (task_id, pid, token, started_at)"
+            " VALUES (%s, %s, %s, %s)",
+            (task_id, os.getpid(), token, started_at),
+        )
+        cur.execute("SELECT COUNT(*) FROM executions WHERE task_id = %s", (task_id,))
+        (count,) = cur.fetchone()
+        return int(count)
+
+    return _executions.retry_until(time.monotonic() + RECORD_DEADLINE, write)
 
 
 @app.task("record")

@@ -10,58 +10,33 @@ async task.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
-import threading
 import time
 from typing import Any
 
-import mysql.connector
-
+from tests.support.task_connection import TaskConnection
 from workcraft import current_task
 from workcraft.core import Workcraft
-from workcraft.db import get_db_config
 
 app = Workcraft()
-_local = threading.local()
+_runs = TaskConnection()
 RECORD_DEADLINE = 120.0
-
-
-def _connection() -> Any:
-    conn = getattr(_local, "conn", None)
-    if conn is None:
-        kwargs = get_db_config().connect_kwargs()
-        kwargs["connection_timeout"] = 2
-        conn = _local.conn = mysql.connector.connect(**kwargs)
-    return conn
 
 
 def record() -> int:
     """This execution's row; returns the attempt it is."""
     task = current_task()
     started = time.time()
-    deadline = time.monotonic() + RECORD_DEADLINE
-    while True:
-        try:
-            cur = _connection().cursor()
-            try:
-                cur.execute(
-                    "INSERT INTO soak_runs (task_id, attempt, pid, started)"
-                    " VALUES (%s, %s, %s, %s)",
-                    (task.id, task.attempt, os.getpid(), started),
-                )
-            finally:
-                cur.close()
-            return task.attempt
-        except mysql.connector.Error:
-            conn, _local.conn = getattr(_local, "conn", None), None
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+
+    def write(cur: Any) -> int:
+        cur.execute(
+            "INSERT INTO soak_runs (task_id, attempt, pid, started) VALUES (%s, %s, %s, %s)",
+            (task.id, task.attempt, os.getpid(), started),
+        )
+        return task.attempt
+
+    return _runs.retry_until(time.monotonic() + RECORD_DEADLINE, write)
 
 
 @app.task("short")
@@ -95,18 +70,9 @@ async def nap() -> str:
 
 
 def _runs_of(task_id: str) -> int:
-    deadline = time.monotonic() + RECORD_DEADLINE
-    while True:
-        try:
-            cur = _connection().cursor()
-            try:
-                cur.execute("SELECT COUNT(*) FROM soak_runs WHERE task_id = %s", (task_id,))
-                (count,) = cur.fetchone()
-                return int(count)
-            finally:
-                cur.close()
-        except mysql.connector.Error:
-            _local.conn = None
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    def count(cur: Any) -> int:
+        cur.execute("SELECT COUNT(*) FROM soak_runs WHERE task_id = %s", (task_id,))
+        (n,) = cur.fetchone()
+        return int(n)
+
+    return _runs.retry_until(time.monotonic() + RECORD_DEADLINE, count)
