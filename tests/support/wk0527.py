@@ -134,11 +134,25 @@ def _original_env() -> dict[str, str]:
     return env
 
 
+def _run_original(command: list[str], workdir: Path) -> subprocess.CompletedProcess[str]:
+    """``command`` in ``workdir`` with 0.5.27's environment, output captured, bounded."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        command,
+        cwd=workdir,
+        env=_original_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def run_original_setup(python: Path, config: DBConfig, workdir: Path) -> str:
     """0.5.27's own ``python -m workcraft setup_database_tables`` (its SQL files, its SET
     GLOBALs) against ``config``; the database must exist. Returns its log."""
-    workdir.mkdir(parents=True, exist_ok=True)  # no workcraft.config.json here: defaults
-    done = subprocess.run(
+    # workdir has no workcraft.config.json: 0.5.27's defaults
+    done = _run_original(
         [
             str(python),
             "-m",
@@ -151,12 +165,7 @@ def run_original_setup(python: Path, config: DBConfig, workdir: Path) -> str:
             f"--db_password={config.password}",
             f"--db_name={config.database}",
         ],
-        cwd=workdir,
-        env=_original_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        workdir,
     )
     if done.returncode != 0:
         raise RuntimeError(f"0.5.27's setup failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -166,15 +175,8 @@ def run_original_setup(python: Path, config: DBConfig, workdir: Path) -> str:
 def run_original_script(python: Path, config: DBConfig, workdir: Path, *args: str) -> Any:
     """``tests/compat_apps/enqueue_0527.py`` in the 0.5.27 environment: enqueues (or reads)
     through 0.5.27's own API; returns the JSON it prints."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [str(python), str(ENQUEUE_SCRIPT), json.dumps(_config_dict(config)), *args],
-        cwd=workdir,
-        env=_original_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = _run_original(
+        [str(python), str(ENQUEUE_SCRIPT), json.dumps(_config_dict(config)), *args], workdir
     )
     if done.returncode != 0:
         raise RuntimeError(f"{ENQUEUE_SCRIPT.name} failed ({done.returncode}):\n{done.stderr}")
