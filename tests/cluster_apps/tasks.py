@@ -33,6 +33,8 @@ CREATE_EXECUTIONS = (
     " finished_at TIMESTAMP(6) NULL DEFAULT NULL,"
     " KEY ix_task (task_id))"
 )
+START_EXECUTION = f"INSERT INTO {EXECUTIONS_TABLE} (task_id, port, pid) VALUES (%s, %s, %s)"
+FINISH_EXECUTION = f"UPDATE {EXECUTIONS_TABLE} SET finished_at = NOW(6) WHERE id = %s"
 
 
 def _connection() -> Any:
@@ -60,11 +62,11 @@ def _execute(statement: str, params: tuple[Any, ...]) -> int:
 @app.task("record", pass_task_id=False)  # the producer sends the id itself
 def record(task_id: str, seconds: float) -> str:
     row = _execute(
-        f"INSERT INTO {EXECUTIONS_TABLE} (task_id, port, pid) VALUES (%s, %s, %s)",
+        START_EXECUTION,
         (task_id, get_db_config().port, os.getpid()),
     )
     time.sleep(seconds)
-    _execute(f"UPDATE {EXECUTIONS_TABLE} SET finished_at = NOW(6) WHERE id = %s", (row,))
+    _execute(FINISH_EXECUTION, (row,))
     return task_id
 
 

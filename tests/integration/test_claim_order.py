@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.sql import Sql, admin_connection
 from workcraft.data import Store
+from workcraft.data.connection import ISOLATION_SETUP
 from workcraft.data.queries import statement
 from workcraft.db import DBConfig
 from workcraft.peon.peon import CLAIM_ISOLATION
@@ -99,7 +100,7 @@ def locked_rows_of_claim(db_config: DBConfig, sql: str, params: tuple[Any, ...])
     try:
         cur = conn.cursor()
         cur.execute("SET time_zone = '+00:00'")
-        cur.execute(f"SET SESSION TRANSACTION ISOLATION LEVEL {CLAIM_ISOLATION}")
+        cur.execute(ISOLATION_SETUP[CLAIM_ISOLATION])  # as the peon sets it
         conn.autocommit = False
         conn.start_transaction()
         cur.execute(sql, params)

@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.support.sql import Sql, admin_connection
 from workcraft.core import Workcraft
+from workcraft.data.ddl import quote_identifier
 from workcraft.data.migrate import setup_database_tables
 from workcraft.data.schema import SCHEMA_VERSION
 from workcraft.db import DBConfig
@@ -62,8 +63,8 @@ def build_v1(config: DBConfig) -> None:
     conn: Any = admin_connection(config)
     try:
         cur = conn.cursor()
-        cur.execute(f"CREATE DATABASE `{config.database}`")
-        cur.execute(f"USE `{config.database}`")
+        cur.execute("CREATE DATABASE " + quote_identifier(config.database))
+        conn.database = config.database
         cur.execute("SET time_zone = '+00:00'")
         for statement in V1_SCHEMA:
             cur.execute(statement)
