@@ -11,7 +11,7 @@ from tests.support.sql import Sql, admin_connection
 from workcraft.core import Workcraft
 from workcraft.data.ddl import quote_identifier
 from workcraft.data.migrate import setup_database_tables
-from workcraft.data.schema import SCHEMA_VERSION
+from workcraft.data.schema import BOUNTYBOARD, SCHEMA_VERSION
 from workcraft.db import DBConfig
 
 BIN = "CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
@@ -110,15 +110,21 @@ def test_previous_release_database_upgrades_in_place(empty_db_config: DBConfig) 
         }
         assert columns["created_at"] == "timestamp(6)"
         assert {"run_at", "priority", "unique_key", "unique_active"} <= set(columns)
-        indexes = {
-            r["INDEX_NAME"]
-            for r in sql.rows(
-                "SELECT INDEX_NAME FROM information_schema.STATISTICS"
-                " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'bountyboard'"
-            )
-        }
+        indexes: dict[str, tuple[str, ...]] = {}
+        for r in sql.rows(
+            "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS"
+            " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'bountyboard'"
+            " ORDER BY INDEX_NAME, SEQ_IN_INDEX"
+        ):
+            indexes[r["INDEX_NAME"]] = (*indexes.get(r["INDEX_NAME"], ()), r["COLUMN_NAME"])
         assert "ix_bountyboard_claim" not in indexes
-        assert {"ix_bountyboard_ready", "ux_bountyboard_unique_active"} <= indexes
+        assert "ix_bountyboard_worker" not in indexes
+        # An index of the same name with other columns (v1's finished index) is rebuilt.
+        assert indexes["ix_bountyboard_finished"] == ("finished_status", "finished_at")
+        for index in BOUNTYBOARD.indexes:
+            assert indexes[index.name] == index.column_names, index.name
+        assert rows["done"]["finished_status"] == "SUCCESS"
+        assert rows["earlier"]["finished_status"] is None
         assert sql.value("SELECT last_heartbeat FROM peon WHERE id = 'old'") == T1
     finally:
         sql.close()

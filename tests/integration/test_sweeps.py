@@ -17,9 +17,8 @@ import pytest
 from tests.support.rows import task_row
 from tests.support.sql import Sql, admin_connection
 from workcraft.config.settings import Settings
-from workcraft.data import Store
+from workcraft.data import Store, queries
 from workcraft.data.ddl import quote_identifier
-from workcraft.data.queries import load_queries
 from workcraft.db import DBConfig
 from workcraft.janitor.sweeps import DeadPeons, ReopenFailed, SelfCorrect, Sweep
 from workcraft.janitor.totals import CountFinished
@@ -618,9 +617,10 @@ def fill_for_explain(sql: Sql) -> None:
     cur.close()
 
 
-def explain(sql: Sql, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    statement = load_queries()[name]
-    assert "FOR UPDATE" in statement  # the plan of the statement the sweep really sends
+def explain(
+    sql: Sql, name: str, params: dict[str, Any] | list[Any], **expansions: int
+) -> list[dict[str, Any]]:
+    statement = queries.statement(name, **expansions)
     conn: Any = sql.conn
     cur = conn.cursor(dictionary=True)
     cur.execute("EXPLAIN " + statement, params)
@@ -629,6 +629,9 @@ def explain(sql: Sql, name: str, params: dict[str, Any]) -> list[dict[str, Any]]
     return rows
 
 
+# Indexes that start with status: the RUNNING range of either is every peon's running tasks.
+STATUS_INDEXES = ("ix_bountyboard_ready", "ix_bountyboard_status_created")
+LOCKING = ("dead_peons", "orphaned_running_tasks", "failed_tasks_due")
 EXPLAINED = {
     "dead_peons": ("peon", {"now": None, "threshold_us": 60_000_000, "batch": 500}),
     "orphaned_running_tasks": ("b", {"batch": 500}),
@@ -643,7 +646,7 @@ EXPLAINED = {
             "batch": 500,
         },
     ),
-    "running_tasks_of_peon": ("bountyboard", {"worker_id": "peon-1999"}),
+    "running_ids_of_peon": ("bountyboard", {"worker_id": "peon-1999"}),
 }
 
 
@@ -651,6 +654,8 @@ def test_sweep_queries_use_an_index(sql: Sql) -> None:
     fill_for_explain(sql)
     plans = {}
     for name, (table, params) in EXPLAINED.items():
+        if name in LOCKING:  # the plan of the statement the sweep really sends
+            assert "FOR UPDATE" in queries.statement(name), name
         rows = explain(sql, name, params)
         plans[name] = rows
         driving = rows[0]
@@ -662,6 +667,11 @@ def test_sweep_queries_use_an_index(sql: Sql) -> None:
     # The join to the peon row is by primary key.
     joined = [row for row in plans["orphaned_running_tasks"] if row["table"] == "p"]
     assert joined and joined[0]["type"] == "eq_ref", plans["orphaned_running_tasks"]
+    # A dead peon's rows are found in the RUNNING range, then locked by primary key only.
+    assert plans["running_ids_of_peon"][0]["key"] in STATUS_INDEXES, plans
+    assert "FOR UPDATE" in queries.statement("running_tasks_of_peon", ids=2)
+    locked = explain(sql, "running_tasks_of_peon", ["a", "b", "peon-1999"], ids=2)
+    assert (locked[0]["type"], locked[0]["key"]) == ("range", "PRIMARY"), locked
 
 
 def test_self_correct_never_reads_a_locked_peon_row_as_missing(

@@ -62,6 +62,11 @@ class Index:
     def ddl(self) -> str:
         return f"{'UNIQUE ' if self.unique else ''}KEY `{self.name}` ({self.columns})"
 
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """The columns as information_schema names them: ``("status", "queue")``."""
+        return tuple(part.strip().strip("`") for part in self.columns.split(","))
+
 
 @dataclasses.dataclass(frozen=True)
 class Table:

@@ -60,8 +60,12 @@ class SchemaQueries:
         value = self._cur.fetch_value("table_collation", {"table": table})
         return None if value is None else str(value)
 
-    def indexes(self, table: str) -> set[str]:
-        return {row["INDEX_NAME"] for row in self._cur.fetch_all("table_indexes", {"table": table})}
+    def indexes(self, table: str) -> dict[str, tuple[str, ...]]:
+        """The table's indexes, each with its column names in order."""
+        found: dict[str, tuple[str, ...]] = {}
+        for row in self._cur.fetch_all("table_indexes", {"table": table}):
+            found[row["INDEX_NAME"]] = (*found.get(row["INDEX_NAME"], ()), row["COLUMN_NAME"])
+        return found
 
     def constraints(self, table: str, kind: str) -> list[str]:
         """Names of the table's constraints of ``kind`` ('CHECK', 'FOREIGN KEY', ...)."""

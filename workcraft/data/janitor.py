@@ -63,8 +63,16 @@ class JanitorQueries:
                 row["crash_count"],
                 cancel_requested=bool(row["cancel_requested"]),
             )
-            for row in self._cur.fetch_all("running_tasks_of_peon", {"worker_id": peon_id})
+            for row in self._running_rows_of(peon_id)
         ]
+
+    def _running_rows_of(self, peon_id: str) -> list[dict[str, Any]]:
+        """The peon's RUNNING rows, locked (found without locks, then locked by id)."""
+        found = self._cur.fetch_all("running_ids_of_peon", {"worker_id": peon_id})
+        ids = [row["id"] for row in found]
+        if not ids:
+            return []
+        return self._cur.fetch_all("running_tasks_of_peon", [*ids, peon_id], ids=len(ids))
 
     # -- orphaned RUNNING tasks -------------------------------------------------------------
     def orphaned_running(self, *, batch: int) -> list[StrandedTask]:

@@ -129,7 +129,7 @@ def _is_original(q: Queries, existing: set[str]) -> bool:
     if "bountyboard" not in existing:
         return False
     checks = set(q.schema.constraints("bountyboard", "CHECK"))
-    indexes = q.schema.indexes("bountyboard")
+    indexes = set(q.schema.indexes("bountyboard"))
     return bool(
         checks & set(schema.SEED_CHECKS_TO_DROP) or indexes & set(schema_upgrade.ORIGINAL_INDEXES)
     )

@@ -19,9 +19,9 @@ from workcraft.data.ddl import (
     enum_type,
     quote_identifier,
 )
-from workcraft.models import PeonStatus, TaskStatus
+from workcraft.models import FINISHED_STATUS_NAMES, PeonStatus, TaskStatus
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TASK_STATUSES = tuple(status.value for status in TaskStatus)
 PEON_STATUSES = tuple(status.value for status in PeonStatus)
@@ -37,6 +37,12 @@ _HOLDS_UNIQUE_KEY = (
     "`status` IN ('PENDING','RUNNING') OR (`status` = 'FAILURE' AND `retry_on_failure` = 1"
     " AND `retry_count` <= `retry_limit`)"
 )
+# A finished task's status; NULL while it waits or runs. The claim (PENDING -> RUNNING) leaves
+# it NULL, so the finish-time index changes once per task instead of twice.
+_FINISHED_STATUS = "IF(`status` IN ({}), `status`, NULL)".format(
+    ",".join(f"'{name}'" for name in FINISHED_STATUS_NAMES)
+)
+
 _WAITS_FOR_RETRY = (
     "`status` = 'FAILURE' AND `retry_on_failure` = 1 AND `retry_count` <= `retry_limit`"
 )
@@ -111,6 +117,11 @@ BOUNTYBOARD = Table(
             f"{BIN} GENERATED ALWAYS AS (IF(`status` = 'RUNNING', `concurrency_key`, NULL)) STORED",
         ),
         Column(
+            "finished_status",
+            enum_type(FINISHED_STATUS_NAMES),
+            f"GENERATED ALWAYS AS ({_FINISHED_STATUS}) STORED",
+        ),
+        Column(
             "retry_pending_since",
             "timestamp(6)",
             f"GENERATED ALWAYS AS (IF({_WAITS_FOR_RETRY}, `finished_at`, NULL)) STORED",
@@ -118,16 +129,23 @@ BOUNTYBOARD = Table(
     ),
     primary_key="`id`",
     indexes=(
-        # Claim: WHERE status='PENDING' AND queue=? AND priority=? AND run_at <= now ORDER BY
-        # run_at: an exact range per priority, so LIMIT n reads and locks n rows, whatever
-        # else waits (a big backlog, a million rows scheduled for later).
-        Index("ix_bountyboard_ready", "`status`, `queue`, `priority`, `run_at`"),
+        # Every status change of a task rewrites each index that holds status (or a column
+        # the change sets): the claim path pays for each one twice per task, so there are
+        # few. This one serves the claim and every read of the live statuses:
+        # - the claim: WHERE status='PENDING' AND queue=? AND priority=? AND run_at <= now
+        #   ORDER BY run_at: an exact range per priority, so LIMIT n reads and locks n rows,
+        #   whatever else waits (a big backlog, a million rows scheduled for later); the
+        #   trailing task_name lets the server check the claim's name filter in the index;
+        # - the boards and /metrics: PENDING and RUNNING tasks per queue and name, index only;
+        # - a peon's RUNNING tasks (its heartbeat's cancel check reads its own ids by primary
+        #   key; the dead-peon sweep and a lost claim acknowledgement read the RUNNING range,
+        #   which is at most every peon's concurrency long).
+        Index("ix_bountyboard_ready", "`status`, `queue`, `priority`, `run_at`, `task_name`"),
         # Retention, counters and "finished in the last minute", by status and finish time.
-        Index("ix_bountyboard_finished", "`status`, `finished_at`"),
+        # finished_status is NULL until the task finishes: the claim does not touch it.
+        Index("ix_bountyboard_finished", "`finished_status`, `finished_at`"),
         # Operator listings: newest first within a status (keyset on created_at, id).
         Index("ix_bountyboard_status_created", "`status`, `created_at`"),
-        # A peon's own tasks (dead-peon sweep, orphan release).
-        Index("ix_bountyboard_worker", "`worker_id`, `status`"),
         # Reopen-failed sweep: only rows waiting for a retry are in this index's range; the
         # board counts them per queue and name from the index alone.
         Index(
@@ -137,16 +155,17 @@ BOUNTYBOARD = Table(
         Index("ux_bountyboard_unique_active", "`unique_active`", unique=True),
         # How many tasks with a concurrency key run now (the claim counts them).
         Index("ix_bountyboard_running_key", "`running_key`"),
-        # Boards and /metrics: PENDING and RUNNING tasks per queue and name, index only.
-        Index("ix_bountyboard_live", "`status`, `queue`, `task_name`"),
     ),
     # Replaced by ix_bountyboard_ready (the claim order gained priority and run_at) and by
     # ix_bountyboard_retry_waiting (the same range, with what the board counts by); and
-    # 0.5.27's dequeue and updated_at indexes, and the index its foreign key left behind
-    # (ix_bountyboard_worker covers it).
+    # 0.5.27's dequeue and updated_at indexes, and the index its foreign key left behind;
+    # and the peon and live-count indexes, which ix_bountyboard_ready now serves (each cost
+    # two index changes per task).
     obsolete_indexes=(
         "ix_bountyboard_claim",
         "ix_bountyboard_retry",
+        "ix_bountyboard_worker",
+        "ix_bountyboard_live",
         "idx_task_status_created",
         "idx_last_updated",
         "worker_id",

@@ -7,6 +7,7 @@ Statements are built from the declarations and quoted identifiers only, never fr
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from workcraft.data.ddl import (
     DEFAULT_BINARY_COLLATION,
@@ -32,7 +33,7 @@ class ExistingColumn:
 def upgrade_statements(
     table: Table,
     existing_columns: dict[str, ExistingColumn],
-    existing_indexes: set[str],
+    existing_indexes: Mapping[str, tuple[str, ...]],
     checks: list[str],
     binary_collation: str = DEFAULT_BINARY_COLLATION,
     table_collation: str | None = None,
@@ -68,8 +69,16 @@ def upgrade_statements(
                 f"ALTER TABLE `{table.name}` MODIFY COLUMN {column.ddl(binary_collation)}"
             )
     for index in table.indexes:
-        if index.name not in existing_indexes:
+        indexed = existing_indexes.get(index.name)
+        if indexed is None:
             statements.append(f"ALTER TABLE `{table.name}` ADD {index.ddl()}")
+        elif indexed != index.column_names:
+            # Same name, other columns (an earlier release's definition): rebuilt in one
+            # statement, so no moment passes without it.
+            statements.append(
+                f"ALTER TABLE `{table.name}` DROP KEY {quote_identifier(index.name)}, "
+                f"ADD {index.ddl()}"
+            )
     return statements
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, NamedTuple
 
 from workcraft.data.cursor import Cursor
@@ -328,9 +328,13 @@ class TaskQueries:
     def release_all_but(self, *, worker_id: str, session: str, keep: Sequence[str]) -> int:
         """Give back every RUNNING row of this session except ``keep`` (rows a lost COMMIT
         acknowledgement claimed for us that we never received)."""
-        kept = list(keep) or [""]
-        params = [worker_id, session, *kept]
-        return self._cur.execute("release_orphans", params, ids=len(kept))
+        kept = set(keep)
+        rows = self._cur.fetch_all("running_of_session", [worker_id, session])
+        orphans = [row["id"] for row in rows if row["id"] not in kept]
+        if not orphans:
+            return 0
+        params = [*orphans, worker_id, session]
+        return self._cur.execute("release_orphans", params, ids=len(orphans))
 
     # -- control ------------------------------------------------------------------------------
     def cancel(self, task_id: str, result_json: str) -> str:
@@ -342,10 +346,15 @@ class TaskQueries:
             return "requested"
         return "finished" if self.get(task_id) is not None else "missing"
 
-    def cancel_requests(self, *, worker_id: str, session: str) -> set[str]:
-        """This peon session's RUNNING tasks that someone asked to cancel."""
-        params = {"worker_id": worker_id, "session": session}
-        return {row["id"] for row in self._cur.fetch_all("cancel_requests_of_peon", params)}
+    def cancel_requests(
+        self, *, task_ids: Collection[str], worker_id: str, session: str
+    ) -> set[str]:
+        """Which of ``task_ids`` (this peon session's running tasks) someone asked to cancel."""
+        if not task_ids:
+            return set()
+        params = [*task_ids, worker_id, session]
+        rows = self._cur.fetch_all("cancel_requests_of_peon", params, ids=len(task_ids))
+        return {row["id"] for row in rows}
 
     def paused_queues(self, queues: Sequence[str]) -> set[str]:
         rows = self._cur.fetch_all("paused_queues", list(queues), names=len(queues))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from workcraft.data import Queries, Store
 from workcraft.errors import WorkcraftError
@@ -15,7 +15,7 @@ log = logging.getLogger("workcraft.peon")
 class Heartbeat(threading.Thread):
     """Every ``interval`` seconds, ``UPDATE peon SET last_heartbeat = NOW(6)`` (and the
     ``seen_at`` of its app's schedules), and asks which of its running tasks someone wants
-    cancelled (an index read on ``worker_id, status``).
+    cancelled (a primary-key read of the ids it runs).
 
     If the update matches nothing (the janitor declared us dead, or another process took
     our id over) it calls ``on_lost`` once and ends: the peon must stop claiming under
@@ -31,7 +31,7 @@ class Heartbeat(threading.Thread):
         on_lost: Callable[[], None],
         schedule_names: Sequence[str] = (),
         on_cancel: Callable[[set[str]], None] | None = None,
-        busy: Callable[[], bool] = lambda: True,
+        running: Callable[[], Collection[str]] = tuple,
     ) -> None:
         super().__init__(name=f"heartbeat-{peon_id}", daemon=True)
         self.store = store
@@ -41,7 +41,7 @@ class Heartbeat(threading.Thread):
         self.on_lost = on_lost
         self.schedule_names = tuple(schedule_names)
         self.on_cancel = on_cancel
-        self.busy = busy  # cancel requests are asked for only while tasks run
+        self.running = running  # the ids of the tasks it runs now: asked about cancels
         self.stop_event = threading.Event()
 
     def beat(self) -> bool:
@@ -54,9 +54,12 @@ class Heartbeat(threading.Thread):
             alive = q.peons.heartbeat(peon_id=self.peon_id, session=self.session)
             if alive:
                 q.schedules.touch(self.schedule_names)
-                if self.on_cancel is not None and self.busy():
+                task_ids = self.running() if self.on_cancel is not None else ()
+                if task_ids:
                     cancels.update(
-                        q.tasks.cancel_requests(worker_id=self.peon_id, session=self.session)
+                        q.tasks.cancel_requests(
+                            task_ids=task_ids, worker_id=self.peon_id, session=self.session
+                        )
                     )
             return alive
 

@@ -130,7 +130,7 @@ class Peon:
             self.hard_stop,
             on_lost=self.wake.set,
             on_cancel=self._on_cancel_requests,
-            busy=lambda: bool(self.pool.in_flight),
+            running=lambda: tuple(self.pool.in_flight),
             schedules=[schedule.definition() for schedule in app.schedules.values()],
         )
         self.exchange = Exchange(

@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from workcraft.data import Database, Queries, RetryPolicy, Store
 from workcraft.data.schedules import ScheduleDefinition
@@ -45,13 +45,13 @@ class Registration:
         on_lost: Callable[[], None],
         schedules: Sequence[ScheduleDefinition] = (),
         on_cancel: Callable[[set[str]], None] | None = None,
-        busy: Callable[[], bool] = lambda: True,
+        running: Callable[[], Collection[str]] = tuple,
     ) -> None:
         self.db = db
         self.identity = identity
         self.schedules = tuple(schedules)
         self.on_cancel = on_cancel
-        self.busy = busy
+        self.running = running
         self.heartbeat_interval = heartbeat_interval
         self.hard_stop = hard_stop
         self.on_lost = on_lost
@@ -94,7 +94,7 @@ class Registration:
             on_lost=self._lost,
             schedule_names=[schedule.name for schedule in self.schedules],
             on_cancel=self.on_cancel,
-            busy=self.busy,
+            running=self.running,
         )
         self.heartbeat.start()
 

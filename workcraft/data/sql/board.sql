@@ -4,7 +4,7 @@
 
 -- live_counts --
 -- PENDING or RUNNING tasks of one status per queue and name: index only on
--- ix_bountyboard_live, read in its (queue, task_name) order, so no temporary table. Run once
+-- ix_bountyboard_ready (its status range holds queue and task_name). Run once
 -- live_beyond_cap found fewer than the cap; a bigger backlog is counted by live_counts_capped.
 SELECT queue, task_name, %(status)s AS status, COUNT(*) AS n FROM bountyboard
 WHERE status = %(status)s
@@ -49,10 +49,10 @@ SELECT queue, task_name, status, total FROM task_totals
 
 -- finished_recently --
 -- Runs finished in the last %(seconds)s seconds, per status: ranges on ix_bountyboard_finished.
-SELECT status, COUNT(*) AS n FROM bountyboard
-WHERE status IN ('SUCCESS', 'FAILURE', 'INVALID', 'CANCELLED')
+SELECT finished_status AS status, COUNT(*) AS n FROM bountyboard
+WHERE finished_status IN ('SUCCESS', 'FAILURE', 'INVALID', 'CANCELLED')
   AND finished_at >= NOW(6) - INTERVAL %(seconds)s SECOND
-GROUP BY status
+GROUP BY finished_status
 
 -- next_pending_queue --
 -- The next queue name (in order) with PENDING tasks: one index dive per queue.

@@ -38,10 +38,15 @@ UPDATE peon SET status = 'OFFLINE', current_task = NULL, running_tasks = 0
 WHERE id = %(id)s AND status <> 'OFFLINE'
   AND last_heartbeat < COALESCE(%(now)s, NOW(6)) - INTERVAL %(threshold_us)s MICROSECOND
 
+-- running_ids_of_peon --
+-- Read without locks on the RUNNING range of ix_bountyboard_ready (every peon's running
+-- tasks: a short range); running_tasks_of_peon then locks just these rows by primary key,
+-- never another peon's.
+SELECT id FROM bountyboard WHERE status = 'RUNNING' AND worker_id = %(worker_id)s
+
 -- running_tasks_of_peon --
--- Uses ix_bountyboard_worker (worker_id, status).
 SELECT id, task_name, attempt, crash_count, cancel_requested FROM bountyboard
-WHERE worker_id = %(worker_id)s AND status = 'RUNNING'
+WHERE id IN ({ids}) AND worker_id = %s AND status = 'RUNNING'
 FOR UPDATE
 
 -- orphaned_running_tasks --
@@ -118,7 +123,7 @@ WHERE id = %(id)s AND status = 'FAILURE'
 -- Retention, in small batches (one short transaction each): a range on
 -- ix_bountyboard_finished. A FAILURE that will still be retried is never deleted.
 DELETE FROM bountyboard
-WHERE status = %(status)s
+WHERE finished_status = %(status)s
   AND finished_at < COALESCE(%(now)s, NOW(6)) - INTERVAL %(age_us)s MICROSECOND
   AND (retry_pending_since IS NULL OR crash_count >= %(max_crashes)s)
 ORDER BY finished_at
@@ -143,7 +148,7 @@ LIMIT %(batch)s
 -- ix_bountyboard_finished, at most one counting interval's worth of rows. A FAILURE the
 -- janitor will still retry is not an outcome yet: it is counted when its last run ends.
 SELECT queue, task_name, COUNT(*) AS n FROM bountyboard
-WHERE status = %(status)s AND finished_at > %(after)s AND finished_at <= %(until)s
+WHERE finished_status = %(status)s AND finished_at > %(after)s AND finished_at <= %(until)s
   AND (retry_pending_since IS NULL OR crash_count >= %(max_crashes)s)
 GROUP BY queue, task_name
 
@@ -151,7 +156,7 @@ GROUP BY queue, task_name
 -- The same window, per minute of finished_at, for the throughput chart.
 SELECT FROM_UNIXTIME(FLOOR(UNIX_TIMESTAMP(finished_at) / 60) * 60) AS minute, COUNT(*) AS n
 FROM bountyboard
-WHERE status = %(status)s AND finished_at > %(after)s AND finished_at <= %(until)s
+WHERE finished_status = %(status)s AND finished_at > %(after)s AND finished_at <= %(until)s
   AND (retry_pending_since IS NULL OR crash_count >= %(max_crashes)s)
 GROUP BY minute
 

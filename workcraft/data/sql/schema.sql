@@ -24,8 +24,10 @@ SELECT TABLE_COLLATION FROM information_schema.TABLES
 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %(table)s
 
 -- table_indexes --
-SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS
+-- Each index's columns in order: an index whose columns changed is rebuilt by setup.
+SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %(table)s
+ORDER BY INDEX_NAME, SEQ_IN_INDEX
 
 -- table_constraints --
 SELECT CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS

@@ -132,11 +132,12 @@ WHERE id = %(id)s AND status = 'RUNNING' AND worker_id = %(worker_id)s
   AND peon_session = %(session)s AND attempt = %(attempt)s
 
 -- release_orphans --
--- After a claim whose COMMIT acknowledgement was lost: rows we own but never received.
+-- After a claim whose COMMIT acknowledgement was lost: rows we own but never received (their
+-- ids read first with running_of_session; locked here by primary key only).
 UPDATE bountyboard
 SET status = IF(cancel_requested, 'CANCELLED', 'PENDING'), worker_id = NULL,
     peon_session = NULL, started_at = NULL
-WHERE worker_id = %s AND status = 'RUNNING' AND peon_session = %s AND id NOT IN ({ids})
+WHERE id IN ({ids}) AND worker_id = %s AND status = 'RUNNING' AND peon_session = %s
 
 -- cancel_waiting --
 -- A task that has not started (PENDING, delayed or not) or waits for a retry: CANCELLED now.
@@ -149,9 +150,9 @@ WHERE id = %(id)s AND (status = 'PENDING' OR retry_pending_since IS NOT NULL)
 UPDATE bountyboard SET cancel_requested = 1 WHERE id = %(id)s AND status = 'RUNNING'
 
 -- cancel_requests_of_peon --
--- Uses ix_bountyboard_worker (worker_id, status); a few rows at most (this peon's running).
+-- The peon's own running tasks, by primary key (it knows their ids).
 SELECT id FROM bountyboard
-WHERE worker_id = %(worker_id)s AND status = 'RUNNING' AND peon_session = %(session)s
+WHERE id IN ({ids}) AND worker_id = %s AND status = 'RUNNING' AND peon_session = %s
   AND cancel_requested = 1
 
 -- set_queue_paused --
@@ -189,9 +190,10 @@ SET status = 'RUNNING', worker_id = %s, peon_session = %s, attempt = attempt + 1
 WHERE id = %s AND status = 'PENDING'
 
 -- running_of_session --
--- Uses ix_bountyboard_worker (worker_id, status): what this peon session runs now.
+-- What this peon session runs now: the RUNNING range of ix_bountyboard_ready (every peon's
+-- running tasks, a short range), read without locks, so no other peon's row is locked.
 SELECT id, task_name, payload, attempt, timeout_seconds, concurrency_key FROM bountyboard
-WHERE worker_id = %s AND status = 'RUNNING' AND peon_session = %s
+WHERE status = 'RUNNING' AND worker_id = %s AND peon_session = %s
 
 -- server_kind --
 SELECT VERSION() AS version, @@version_comment AS comment
