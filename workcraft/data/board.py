@@ -26,7 +26,8 @@ class BoardQueries:
         for status in ("PENDING", "RUNNING"):
             params = {"status": status, "cap": cap, "offset": cap - 1}
             over = self._cur.fetch_value("live_beyond_cap", params) is not None
-            rows += self._cur.fetch_all("live_counts_capped" if over else "live_counts", params)
+            counts = self._cur.fetch_all("live_counts_capped" if over else "live_counts", params)
+            rows += sorted(counts, key=lambda row: (row["queue"], row["task_name"]))
         return rows
 
     def retries_waiting(self, max_crashes: int, cap: int) -> list[dict[str, Any]]:
