@@ -167,7 +167,10 @@ def test_a_concurrency_limit_holds_across_nodes(galera: GaleraCluster) -> None:
             )
             ids = [task.id for task in tasks]
             if ids:
-                q.tasks.mark_running(task_ids=ids, worker_id=f"claimer-{index}", session="s")
+                worker = f"claimer-{index}"
+                marked = q.tasks.mark_running(task_ids=ids, worker_id=worker, session="s")
+                # Sent now, not with the COMMIT: both have written before either commits.
+                assert marked.count == len(ids)
             if attempt == 1:
                 barrier.wait(timeout=30)  # both have claimed before either commits
             return ids

@@ -436,7 +436,8 @@ def test_every_task_runs_exactly_once_under_an_aggressive_janitor(
 
     wait_until(
         lambda: sql.value("SELECT COUNT(*) FROM bountyboard WHERE status = 'SUCCESS'") == total,
-        75,
+        180,  # a bound, not a speed goal: alone it takes ~25 s; beside three other test
+        # workers on 2 cores it once needed more than 75
         lambda: f"{progress()}\n{procs.describe()}",
         interval=0.5,
     )

@@ -74,7 +74,8 @@ def build_db_config(kwargs: dict[str, Any]) -> DBConfig:
     )
 
 
-def load_runtime(kwargs: dict[str, Any]) -> Settings:
-    """Pop the runtime flags, configure logging and load the settings file."""
-    configure_logging(kwargs.pop("log_format"), kwargs.pop("log_level"))
+def load_runtime(kwargs: dict[str, Any], writer_thread: bool = False) -> Settings:
+    """Pop the runtime flags, configure logging and load the settings file
+    (``writer_thread``: see ``configure_logging``)."""
+    configure_logging(kwargs.pop("log_format"), kwargs.pop("log_level"), writer_thread)
     return load_settings(kwargs.pop("config_path"))

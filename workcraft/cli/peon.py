@@ -101,7 +101,8 @@ def original_env_flag(ctx: click.Context, kwargs: dict[str, Any]) -> None:
 @click.pass_context
 def peon_cmd(ctx: click.Context, /, **kwargs: Any) -> None:
     """Run a worker: claim tasks, run them, heartbeat. Stop with SIGTERM/SIGINT (twice = now)."""
-    settings = load_runtime(kwargs)
+    # Several worker threads log a line per task each: one writer thread batches them.
+    settings = load_runtime(kwargs, writer_thread=kwargs["concurrency"] > 1)
     original_env_flag(ctx, kwargs)
     config = build_db_config(kwargs)
     app = load_app(app_path(kwargs))

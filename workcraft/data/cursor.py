@@ -13,12 +13,53 @@ Params = Sequence[Any] | dict[str, Any]
 _PLACEHOLDER = re.compile(rb"%s")
 
 
+class Deferred:
+    """The row count of a statement handed to ``Cursor.defer``: known once the statement
+    has been sent (reading it before then sends what waits)."""
+
+    __slots__ = ("_count", "_cursor")
+
+    def __init__(self, cursor: Cursor, count: int | None = None) -> None:
+        self._cursor = cursor
+        self._count = count
+
+    def resolve(self, count: int) -> None:
+        self._count = count
+
+    @property
+    def count(self) -> int:
+        if self._count is None:
+            self._cursor.flush()
+        if self._count is None:
+            raise RuntimeError("a deferred statement was never sent")
+        return self._count
+
+
 class Cursor:
     """Any DB-API cursor with the ``%s`` / ``%(name)s`` paramstyle (mysql-connector,
-    PyMySQL, mysqlclient): the producer also runs on a caller's own connection."""
+    PyMySQL, mysqlclient): the producer also runs on a caller's own connection.
+
+    ``defer`` and ``commit`` let a transaction send several statements per round trip where
+    the driver can (``ConnectorCursor``); here each statement simply runs at once."""
 
     def __init__(self, raw: Any) -> None:
         self._raw = raw
+
+    def defer(self, name: str, params: Params = (), **expansions: int) -> Deferred:
+        """Run a statement that returns no rows, at the latest with the next one sent."""
+        return Deferred(self, self.execute(name, params, **expansions))
+
+    @property
+    def waiting(self) -> bool:
+        """Deferred statements not sent yet (never here: they run at once)."""
+        return False
+
+    def flush(self) -> None:
+        """Send the deferred statements that still wait."""
+
+    def commit_waiting(self) -> None:
+        """Send the waiting statements and COMMIT, in one round trip."""
+        raise NotImplementedError("nothing waits on a plain DB-API cursor")
 
     @property
     def raw(self) -> Any:
@@ -71,14 +112,55 @@ class ConnectorCursor(Cursor):
     def __init__(self, conn: Any) -> None:
         super().__init__(conn.cursor())
         self._conn = conn
+        self._waiting: list[tuple[bytes, Deferred]] = []
 
-    def _query(self, name: str, params: Params, expansions: dict[str, int] | None) -> Any:
+    def _text(self, name: str, params: Params, expansions: dict[str, int] | None) -> bytes:
         sql, names = positional(self._sql(name, expansions))
         if params:
             values = [params[key] for key in names] if isinstance(params, dict) else params
             quoted = iter(self._conn.prepare_for_mysql(list(values)))
             sql = _PLACEHOLDER.sub(lambda _match: next(quoted), sql)
-        return self._conn.cmd_query(sql)
+        return sql
+
+    def _query(self, name: str, params: Params, expansions: dict[str, int] | None) -> Any:
+        return self._send(self._text(name, params, expansions))
+
+    def _send(self, sql: bytes) -> Any:
+        """Send ``sql`` after the deferred statements, in one round trip (the connector
+        enables multi-statements): each deferred one gets its row count, and the result of
+        ``sql`` comes back as ``cmd_query`` gives it. The server stops at the first error,
+        which is raised here; the statements after it were not run."""
+        if not self._waiting:
+            return self._conn.cmd_query(sql)
+        waiting, self._waiting = self._waiting, []
+        result = self._conn.cmd_query(b";\n".join([text for text, _ in waiting] + [sql]))
+        for _text, deferred in waiting:
+            if isinstance(result, dict) and "columns" in result:
+                deferred.resolve(len(self._rows(result)))  # not meant for rows; drained
+            else:
+                deferred.resolve(int(result["affected_rows"]) if isinstance(result, dict) else 0)
+            self._conn.next_result()
+            if self._conn._cmysql.have_result_set:  # the connector says it only there
+                result = self._conn.fetch_eof_columns()
+            else:
+                result = self._conn.fetch_eof_status()
+        return result
+
+    def defer(self, name: str, params: Params = (), **expansions: int) -> Deferred:
+        deferred = Deferred(self)
+        self._waiting.append((self._text(name, params, expansions), deferred))
+        return deferred
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self._waiting)
+
+    def flush(self) -> None:
+        if self._waiting:
+            self._send(b"DO 0")
+
+    def commit_waiting(self) -> None:
+        self._send(b"COMMIT")
 
     def _rows(self, result: Any) -> list[tuple[Any, ...]]:
         if not isinstance(result, dict) or "columns" not in result:

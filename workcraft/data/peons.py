@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from workcraft.data.cursor import Cursor
+from workcraft.data.cursor import Cursor, Deferred
 from workcraft.data.rows import PeonRow
 from workcraft.models import PeonStatus
 
@@ -66,6 +66,26 @@ class PeonQueries:
             "session": session,
         }
         return self._cur.execute("update_peon_state", params) > 0
+
+    def claim_row(self, *, peon_id: str, session: str, finished: int) -> Deferred:
+        """Lock our row at the start of a claim transaction, counting ``finished`` tasks;
+        its count is 0 if we no longer own the id (then nothing may be marked RUNNING).
+        Deferred: it goes out with the next statement."""
+        params = {"done": finished, "id": peon_id, "session": session}
+        return self._cur.defer("claim_peon_row", params)
+
+    def set_running(self, *, peon_id: str, session: str, running: Sequence[str]) -> None:
+        """What runs once this transaction commits (after ``claim_row``). Deferred: it goes
+        out with the COMMIT."""
+        params = {
+            "status": (PeonStatus.WORKING if running else PeonStatus.IDLE).value,
+            "current_task": running[0] if running else None,
+            "running_tasks": len(running),
+            "running_ids": json.dumps(list(running)),
+            "id": peon_id,
+            "session": session,
+        }
+        self._cur.defer("set_peon_running", params)
 
     def mark_offline(self, *, peon_id: str, session: str) -> None:
         self._cur.execute("mark_peon_offline", {"id": peon_id, "session": session})

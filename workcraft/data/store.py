@@ -30,7 +30,7 @@ from tenacity import (
 from workcraft.config.database import DBConfig
 from workcraft.data.access import Queries
 from workcraft.data.connection import Session, open_connection
-from workcraft.data.cursor import cursor_for
+from workcraft.data.cursor import Cursor, cursor_for
 from workcraft.data.failures import (
     as_connector_error,
     is_transient,
@@ -86,6 +86,7 @@ class Store:
         # COMMIT; a busy peon, which only runs transactions, never switches.
         self._autocommit_now = self.session.autocommit
         self._raw_cursor: Any = None
+        self._cursor: Cursor | None = None
         self._q: Queries | None = None
         self._last_used = 0.0  # monotonic time of the last statement's end
         self._outage = False
@@ -220,13 +221,17 @@ class Store:
         cursor and its query objects for every call costs more than the call itself)."""
         conn = self._connection()
         if self._q is None:
-            cursor = cursor_for(conn)
-            self._raw_cursor = cursor.raw
-            self._q = Queries(cursor)
+            self._cursor = cursor_for(conn)
+            self._raw_cursor = self._cursor.raw
+            self._q = Queries(self._cursor)
         return conn, self._q
 
+    def _flush(self) -> None:
+        if self._cursor is not None:
+            self._cursor.flush()
+
     def _drop_cursor(self) -> None:
-        raw, self._raw_cursor, self._q = self._raw_cursor, None, None
+        raw, self._raw_cursor, self._q, self._cursor = self._raw_cursor, None, None, None
         if raw is not None:
             _close_quietly(raw)
 
@@ -237,10 +242,12 @@ class Store:
             conn, q = self._queries()
             self._set_autocommit(conn, True)
             try:
-                return fn(q)
+                value = fn(q)
+                self._flush()
             except BaseException:
                 self._drop_cursor()
                 raise
+            return value
 
         return self._run(attempt)
 
@@ -267,7 +274,10 @@ class Store:
                 self._drop_cursor()
                 _rollback_quietly(conn)
                 raise
-            conn.commit()
+            if self._cursor is not None and self._cursor.waiting:
+                self._cursor.commit_waiting()  # with the statements fn deferred: one round trip
+            else:
+                conn.commit()
             return value
 
         return self._run(attempt)

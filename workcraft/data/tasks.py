@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, NamedTuple
 
-from workcraft.data.cursor import Cursor
+from workcraft.data.cursor import Cursor, Deferred
 from workcraft.data.rows import ClaimedTask, Outcome
 from workcraft.models import Task
 
@@ -273,16 +273,25 @@ class TaskQueries:
         value = self._cur.fetch_value("next_priority", [queue, bound])
         return None if value is None else int(value)
 
-    def mark_running(self, *, task_ids: Sequence[str], worker_id: str, session: str) -> int:
-        """Mark locked rows RUNNING under this peon session, bumping the fencing token."""
+    def mark_running(self, *, task_ids: Sequence[str], worker_id: str, session: str) -> Deferred:
+        """Mark locked rows RUNNING under this peon session, bumping the fencing token.
+        Deferred: it goes out with the next statement (in a claim, with the COMMIT)."""
         params = [worker_id, session, *task_ids]
-        return self._cur.execute("claim_mark", params, ids=len(task_ids))
+        return self._cur.defer("claim_mark", params, ids=len(task_ids))
 
     def complete(
         self, *, outcomes: Sequence[Outcome], worker_id: str, session: str
     ) -> list[Outcome]:
         """Write every outcome with one fenced UPDATE; return those it could not write (the
         task was reclaimed while it ran)."""
+        written = self.write_outcomes(outcomes=outcomes, worker_id=worker_id, session=session)
+        return self.not_written(outcomes=outcomes, written=written.count, worker_id=worker_id)
+
+    def write_outcomes(
+        self, *, outcomes: Sequence[Outcome], worker_id: str, session: str
+    ) -> Deferred:
+        """The fenced UPDATE of ``complete``, deferred: it goes out with the next statement;
+        its count is how many outcomes were written (see ``not_written``)."""
         ids = [outcome.task.id for outcome in outcomes]
 
         def cases(values: list[Any]) -> list[Any]:
@@ -298,8 +307,13 @@ class TaskQueries:
             session,
             *cases([o.task.attempt for o in outcomes]),
         ]
-        matched = self._cur.execute("complete_tasks", params, cases=len(ids), ids=len(ids))
-        if matched == len(outcomes):
+        return self._cur.defer("complete_tasks", params, cases=len(ids), ids=len(ids))
+
+    def not_written(
+        self, *, outcomes: Sequence[Outcome], written: int, worker_id: str
+    ) -> list[Outcome]:
+        """The outcomes a fenced UPDATE that matched ``written`` rows did not write."""
+        if written == len(outcomes):
             return []
         # Rare: some were reclaimed while they ran (or, on a retried transaction, written by
         # the attempt whose COMMIT acknowledgement was lost). Row by row, find which.

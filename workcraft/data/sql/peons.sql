@@ -40,6 +40,22 @@ UPDATE peon SET status = %(status)s, current_task = %(current_task)s,
     last_heartbeat = IF(last_heartbeat < NOW(6) - INTERVAL 1 SECOND, NOW(6), last_heartbeat)
 WHERE id = %(id)s AND session = %(session)s AND status <> 'OFFLINE'
 
+-- claim_peon_row --
+-- The first statement of a claim transaction (skip_locked mode), sent with the outcomes in
+-- one round trip: it locks our row and proves we are still the live owner of this id, so a
+-- peon declared dead claims nothing (the caller marks no row RUNNING when this matches
+-- none). It also counts as a heartbeat, like update_peon_state. set_peon_running then
+-- writes what runs, with the claim's COMMIT.
+UPDATE peon SET tasks_done = tasks_done + %(done)s,
+    last_heartbeat = IF(last_heartbeat < NOW(6) - INTERVAL 1 SECOND, NOW(6), last_heartbeat)
+WHERE id = %(id)s AND session = %(session)s AND status <> 'OFFLINE'
+
+-- set_peon_running --
+-- What this peon runs once the transaction commits (its row is locked by claim_peon_row).
+UPDATE peon SET status = %(status)s, current_task = %(current_task)s,
+    running_tasks = %(running_tasks)s, running_ids = %(running_ids)s
+WHERE id = %(id)s AND session = %(session)s
+
 -- mark_peon_offline --
 UPDATE peon SET status = 'OFFLINE', current_task = NULL, running_tasks = 0, running_ids = '[]'
 WHERE id = %(id)s AND session = %(session)s
