@@ -35,6 +35,7 @@ DEFAULT_CLI_LOG_LEVEL = "INFO"
 QUIET_LOG_LEVEL = "WARNING"
 PAUSED_QUEUE = "bench-paused"
 PAUSED_QUEUE_TASKS = 1_000
+TARGET_PEONS = 2  # the targets are set for 2 peons at their defaults
 
 
 def enqueue_noops(config: DBConfig, count: int, paused_neighbour: bool = False) -> None:
@@ -163,6 +164,9 @@ def run(ctx: Context) -> dict[str, Any]:
         for concurrency, batch in zip(sizes.drain_concurrency, (1, 10), strict=False):
             group = [(peons, ctx.peon_log_level, False) for peons in sizes.drain_peons]
             group += [(2, QUIET_LOG_LEVEL, False), (2, ctx.peon_log_level, True)]
+            # The targeted run again, between the others (see Sizes.drain_repeats).
+            for repeat in range(1, sizes.drain_repeats):
+                group.insert(2 * repeat, (TARGET_PEONS, ctx.peon_log_level, False))
             lean_run(batch)
             schema_runs[batch] = run_baseline(ctx, config, batch)
             for peons, log_level, paused in group:

@@ -173,10 +173,7 @@ class Exchange:
             if not proof.count:
                 # The locked rows stay PENDING; COMMIT just releases their locks.
                 return ExchangeResult([], fenced_out, identity_lost=True)
-            if attempt > 1 and claim_limit:
-                # An earlier attempt's COMMIT may have landed unacknowledged: give back any rows
-                # it claimed for us that we never received.
-                q.tasks.release_all_but(worker_id=worker_id, session=session, keep=running)
+            self._give_back_unreceived(q, attempt, claim_limit, session, running)
             claimed_ids = [task.id for task in claimed]
             if claimed_ids:
                 q.tasks.mark_running(task_ids=claimed_ids, worker_id=worker_id, session=session)
@@ -258,11 +255,17 @@ class Exchange:
             if outcomes
             else []
         )
-        if owner and attempt > 1 and claim_limit:
-            # An earlier attempt's COMMIT may have landed unacknowledged: give back any rows
-            # it claimed for us that we never received.
-            q.tasks.release_all_but(worker_id=self.worker_id, session=session, keep=running)
+        if owner:
+            self._give_back_unreceived(q, attempt, claim_limit, session, running)
         return owner, fenced_out
+
+    def _give_back_unreceived(
+        self, q: Queries, attempt: int, claim_limit: int, session: str, running: list[str]
+    ) -> None:
+        """On a retried claim: an earlier attempt's COMMIT may have landed unacknowledged;
+        give back any rows it claimed for us that we never received."""
+        if attempt > 1 and claim_limit:
+            q.tasks.release_all_but(worker_id=self.worker_id, session=session, keep=running)
 
     def release(self, session: str, tasks: list[ClaimedTask]) -> int:
         """Give tasks we will not finish back to PENDING (fenced)."""

@@ -28,8 +28,9 @@ UPDATE peon SET status = %(status)s
 WHERE id = %(id)s AND session = %(session)s AND status <> 'OFFLINE'
 
 -- update_peon_state --
--- In every complete/claim transaction, before any task row changes: it locks our row and
--- proves we are still the live owner of this id, so a peon declared dead cannot claim.
+-- In claim mode "optimistic", first in every complete/claim transaction, before any task row
+-- changes: it locks our row and proves we are still the live owner of this id, so a peon
+-- declared dead cannot claim. (Mode skip_locked splits it: claim_peon_row, set_peon_running.)
 -- It also counts as a heartbeat: after an outage the main connection often comes back
 -- before the heartbeat thread's, and a peon claiming work is alive. last_heartbeat is
 -- indexed (ix_peon_status_heartbeat), so it is only moved when it is a second old: a busy

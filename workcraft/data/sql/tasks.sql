@@ -96,8 +96,8 @@ SELECT name FROM queues WHERE paused = 1 AND name IN ({names})
 
 -- claim_mark --
 -- Marks the selected rows RUNNING in the claim transaction; attempt + 1 is the fencing
--- token completion must present. A plain single-table UPDATE: the peon row was updated
--- (and ownership proven) by update_peon_state in the same transaction. (A multi-table
+-- token completion must present. A plain single-table UPDATE: the peon row was locked (and
+-- ownership proven) by claim_peon_row in the same transaction. (A multi-table
 -- UPDATE joining peon here crashed MariaDB 10.11.19 under load: signal 11 in
 -- multi_update::initialize_tables.)
 UPDATE bountyboard
