@@ -10,6 +10,16 @@ from workcraft.data.rows import PeonRow
 from workcraft.models import PeonStatus
 
 
+def _running_state(running: Sequence[str]) -> dict[str, object]:
+    """The peon row's columns that say what it runs."""
+    return {
+        "status": (PeonStatus.WORKING if running else PeonStatus.IDLE).value,
+        "current_task": running[0] if running else None,
+        "running_tasks": len(running),
+        "running_ids": json.dumps(list(running)),
+    }
+
+
 class PeonQueries:
     def __init__(self, cur: Cursor) -> None:
         self._cur = cur
@@ -56,15 +66,7 @@ class PeonQueries:
     ) -> bool:
         """Our row after this transaction: WORKING/IDLE, what runs, a heartbeat. False if we
         no longer own the id (then nothing else in the transaction may be claimed)."""
-        params = {
-            "status": (PeonStatus.WORKING if running else PeonStatus.IDLE).value,
-            "current_task": running[0] if running else None,
-            "running_tasks": len(running),
-            "running_ids": json.dumps(list(running)),
-            "done": finished,
-            "id": peon_id,
-            "session": session,
-        }
+        params = {**_running_state(running), "done": finished, "id": peon_id, "session": session}
         return self._cur.execute("update_peon_state", params) > 0
 
     def claim_row(self, *, peon_id: str, session: str, finished: int) -> Deferred:
@@ -77,14 +79,7 @@ class PeonQueries:
     def set_running(self, *, peon_id: str, session: str, running: Sequence[str]) -> None:
         """What runs once this transaction commits (after ``claim_row``). Deferred: it goes
         out with the COMMIT."""
-        params = {
-            "status": (PeonStatus.WORKING if running else PeonStatus.IDLE).value,
-            "current_task": running[0] if running else None,
-            "running_tasks": len(running),
-            "running_ids": json.dumps(list(running)),
-            "id": peon_id,
-            "session": session,
-        }
+        params = {**_running_state(running), "id": peon_id, "session": session}
         self._cur.defer("set_peon_running", params)
 
     def mark_offline(self, *, peon_id: str, session: str) -> None:
