@@ -49,17 +49,13 @@ class Cursor:
         """Run a statement that returns no rows, at the latest with the next one sent."""
         return Deferred(self, self.execute(name, params, **expansions))
 
-    @property
-    def waiting(self) -> bool:
-        """Deferred statements not sent yet (never here: they run at once)."""
-        return False
-
     def flush(self) -> None:
-        """Send the deferred statements that still wait."""
+        """Send the deferred statements that still wait (none here: they ran at once)."""
 
-    def commit_waiting(self) -> None:
-        """Send the waiting statements and COMMIT, in one round trip."""
-        raise NotImplementedError("nothing waits on a plain DB-API cursor")
+    def commit(self, conn: Any) -> None:
+        """COMMIT ``conn``'s open transaction, with the deferred statements that still wait
+        (none here)."""
+        conn.commit()
 
     @property
     def raw(self) -> Any:
@@ -151,16 +147,15 @@ class ConnectorCursor(Cursor):
         self._waiting.append((self._text(name, params, expansions), deferred))
         return deferred
 
-    @property
-    def waiting(self) -> bool:
-        return bool(self._waiting)
-
     def flush(self) -> None:
         if self._waiting:
             self._send(b"DO 0")
 
-    def commit_waiting(self) -> None:
-        self._send(b"COMMIT")
+    def commit(self, conn: Any) -> None:
+        if self._waiting:
+            self._send(b"COMMIT")  # with the deferred statements: one round trip
+        else:
+            conn.commit()
 
     def _rows(self, result: Any) -> list[tuple[Any, ...]]:
         if not isinstance(result, dict) or "columns" not in result:

@@ -85,7 +85,6 @@ class Store:
         # for ``transaction``, so an idle peon's poll is one statement, not a read plus a
         # COMMIT; a busy peon, which only runs transactions, never switches.
         self._autocommit_now = self.session.autocommit
-        self._raw_cursor: Any = None
         self._cursor: Cursor | None = None
         self._q: Queries | None = None
         self._last_used = 0.0  # monotonic time of the last statement's end
@@ -216,34 +215,29 @@ class Store:
         return result
 
     # -- public API ---------------------------------------------------------------------
-    def _queries(self) -> tuple[Any, Queries]:
+    def _queries(self) -> tuple[Any, Cursor, Queries]:
         """The connection and its one cursor (kept for the connection's life: making a
         cursor and its query objects for every call costs more than the call itself)."""
         conn = self._connection()
-        if self._q is None:
+        if self._cursor is None or self._q is None:
             self._cursor = cursor_for(conn)
-            self._raw_cursor = self._cursor.raw
             self._q = Queries(self._cursor)
-        return conn, self._q
-
-    def _flush(self) -> None:
-        if self._cursor is not None:
-            self._cursor.flush()
+        return conn, self._cursor, self._q
 
     def _drop_cursor(self) -> None:
-        raw, self._raw_cursor, self._q, self._cursor = self._raw_cursor, None, None, None
-        if raw is not None:
-            _close_quietly(raw)
+        cursor, self._cursor, self._q = self._cursor, None, None
+        if cursor is not None:
+            _close_quietly(cursor.raw)
 
     def call(self, fn: Callable[[Queries], T]) -> T:
         """Run ``fn(queries)``, each statement committing on its own (autocommit)."""
 
         def attempt() -> T:
-            conn, q = self._queries()
+            conn, cursor, q = self._queries()
             self._set_autocommit(conn, True)
             try:
                 value = fn(q)
-                self._flush()
+                cursor.flush()  # a deferred statement still waiting runs now
             except BaseException:
                 self._drop_cursor()
                 raise
@@ -261,7 +255,7 @@ class Store:
         def attempt() -> T:
             nonlocal attempts
             attempts += 1
-            conn, q = self._queries()
+            conn, cursor, q = self._queries()
             if self.session.autocommit:
                 conn.start_transaction()
             else:
@@ -274,10 +268,7 @@ class Store:
                 self._drop_cursor()
                 _rollback_quietly(conn)
                 raise
-            if self._cursor is not None and self._cursor.waiting:
-                self._cursor.commit_waiting()  # with the statements fn deferred: one round trip
-            else:
-                conn.commit()
+            cursor.commit(conn)
             return value
 
         return self._run(attempt)
