@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from workcraft.data.queries import positional, statement
 
 Params = Sequence[Any] | dict[str, Any]
-_PLACEHOLDER = re.compile(rb"%s")
 
 
 class Deferred:
@@ -111,12 +109,18 @@ class ConnectorCursor(Cursor):
         self._waiting: list[tuple[bytes, Deferred]] = []
 
     def _text(self, name: str, params: Params, expansions: dict[str, int] | None) -> bytes:
-        sql, names = positional(self._sql(name, expansions))
-        if params:
-            values = [params[key] for key in names] if isinstance(params, dict) else params
-            quoted = iter(self._conn.prepare_for_mysql(list(values)))
-            sql = _PLACEHOLDER.sub(lambda _match: next(quoted), sql)
-        return sql
+        shape = positional(self._sql(name, expansions))
+        if not params:
+            return shape.sql
+        values = [params[key] for key in shape.names] if isinstance(params, dict) else params
+        quoted = self._conn.prepare_for_mysql(list(values))
+        parts = shape.parts
+        if len(quoted) != len(parts) - 1:
+            raise ValueError(f"{name}: {len(parts) - 1} placeholders, {len(quoted)} values")
+        pieces = [parts[0]]
+        for value, part in zip(quoted, parts[1:], strict=True):
+            pieces += (value, part)
+        return b"".join(pieces)
 
     def _query(self, name: str, params: Params, expansions: dict[str, int] | None) -> Any:
         return self._send(self._text(name, params, expansions))

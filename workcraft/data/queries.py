@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from importlib import resources
+from typing import NamedTuple
 
 _HEADER = re.compile(r"^-- ([a-z_]+) --\s*$")
 
@@ -74,10 +75,22 @@ def _statement(name: str, counts: tuple[tuple[str, int], ...]) -> str:
 _NAMED = re.compile(r"%\(([a-z_]+)\)s")
 
 
+class Shape(NamedTuple):
+    """A statement ready for parameters: its text between the placeholders, and the names
+    of the parameters in order (empty when they are given as a sequence)."""
+
+    parts: tuple[bytes, ...]
+    names: tuple[str, ...]
+
+    @property
+    def sql(self) -> bytes:
+        return b"%s".join(self.parts)
+
+
 @functools.lru_cache(maxsize=4096)
-def positional(sql: str) -> tuple[bytes, tuple[str, ...]]:
-    """``sql`` with its ``%(name)s`` placeholders as ``%s``, as bytes, and the names in
-    order (so a dict of parameters becomes a sequence); a statement with ``%s`` only comes
-    back unchanged with no names."""
+def positional(sql: str) -> Shape:
+    """``sql`` cut at its ``%(name)s`` and ``%s`` placeholders, as bytes, with the names in
+    order (so a dict of parameters becomes a sequence). Cached: joining the quoted values
+    between the parts is then the only work per statement."""
     names = tuple(_NAMED.findall(sql))
-    return _NAMED.sub("%s", sql).encode("utf-8"), names
+    return Shape(tuple(_NAMED.sub("%s", sql).encode("utf-8").split(b"%s")), names)
