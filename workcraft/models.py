@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -58,10 +59,17 @@ def decode_json(value: Any, parse_float: Callable[[str], Any] | None = None) -> 
         value = value.decode("utf-8", errors="replace")
     if isinstance(value, str):
         try:
-            return json.loads(value, parse_float=parse_float)
+            return _decoder(parse_float).decode(value)
         except ValueError:
             return value
     return value
+
+
+@functools.lru_cache(maxsize=8)
+def _decoder(parse_float: Callable[[str], Any] | None) -> json.JSONDecoder:
+    """One decoder per float parser (``json.loads`` with an option builds a new one per
+    call, and the peon decodes every payload with one)."""
+    return json.JSONDecoder(parse_float=parse_float)
 
 
 @dataclasses.dataclass(frozen=True)

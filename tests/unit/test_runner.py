@@ -144,6 +144,7 @@ def test_non_json_result_is_failure(task_name: str) -> None:
         ("add", '{"task_kwargs": [1]}', "task_kwargs must be a JSON object"),
         ("add", '{"prerun_handler_args": "x"}', "prerun_handler_args must be a JSON array"),
         ("add", '{"postrun_handler_kwargs": 3}', "postrun_handler_kwargs must be a JSON object"),
+        ("add", '{"task_args": [1e999, 2]}', "holds the number 1e999, too large for a float"),
         ("add", '{"task_args": [1]}', "arguments do not fit add"),
         ("add", '{"task_args": [1, 2, 3, 4]}', "arguments do not fit add"),
         ("add", '{"task_args": [1, 2], "task_kwargs": {"d": 1}}', "arguments do not fit add"),

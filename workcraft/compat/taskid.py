@@ -20,12 +20,12 @@ Where both fit (``def f(task_id, x=None)`` sent ``["k"]``) the task id wins, as 
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from workcraft.compat.deprecation import warn_once
+from workcraft.signatures import misfit
 
 PARAMETER = "task_id"
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -90,19 +90,8 @@ def call_arguments(
     return with_id
 
 
-@functools.lru_cache(maxsize=1024)
-def _signature(fn: Callable[..., Any]) -> inspect.Signature:
-    return inspect.signature(fn)
-
-
 def _fits(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> bool:
-    try:
-        _signature(fn).bind(*args, **kwargs)
-    except TypeError:
-        return False
-    except ValueError:  # no signature: let the call decide
-        return True
-    return True
+    return misfit(fn, len(args), tuple(kwargs)) is None
 
 
 def _takes_a_positional(parameters: list[inspect.Parameter]) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import inspect
 import logging
 import threading
@@ -22,6 +21,7 @@ from workcraft.data.rows import ClaimedTask, Outcome
 from workcraft.models import TaskStatus, decode_json
 from workcraft.payload import encode_json
 from workcraft.peon import context
+from workcraft.signatures import misfit
 
 log = logging.getLogger("workcraft.peon")
 
@@ -83,11 +83,6 @@ def parse_payload(raw: Any) -> dict[str, Any]:
         if value is not None and not isinstance(value, dict):
             raise InvalidTask(f"payload {key} must be a JSON object, got {_json_kind(value)}")
     return payload
-
-
-@functools.lru_cache(maxsize=1024)
-def _signature(fn: Callable[..., Any]) -> inspect.Signature:
-    return inspect.signature(fn)
 
 
 class RunControl(Protocol):
@@ -196,10 +191,9 @@ def _bind(app: Workcraft, task: ClaimedTask) -> tuple[Callable[..., Any], dict[s
         task.task_name, task.id, payload.get("task_args") or [], payload.get("task_kwargs") or {}
     )
     payload = {**payload, "task_args": args}
-    try:
-        _signature(fn).bind(*(payload.get("task_args") or []), **(payload.get("task_kwargs") or {}))
-    except TypeError as exc:
-        raise InvalidTask(f"arguments do not fit {task.task_name}: {exc}") from None
+    reason = misfit(fn, len(args), tuple(payload.get("task_kwargs") or ()))
+    if reason is not None:
+        raise InvalidTask(f"arguments do not fit {task.task_name}: {reason}")
     return fn, payload
 
 

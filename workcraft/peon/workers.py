@@ -273,9 +273,11 @@ class WorkerPool:
 
 def _log_outcome(outcome: Outcome) -> None:
     """One line per task; a failure says why (its traceback at DEBUG)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
     task = outcome.task
     name = printable(task.task_name)
-    if outcome.status.value in ("FAILURE", "INVALID") and log.isEnabledFor(logging.INFO):
+    if outcome.status.value in ("FAILURE", "INVALID"):
         error = outcome.error
         log.info(
             "task %s %s %s in %.3f s: %s: %s",
