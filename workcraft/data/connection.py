@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 from typing import Any
 
@@ -58,17 +57,11 @@ CAUSAL_READS_SETUP = "SET SESSION wsrep_sync_wait = 3"
 TLS_CHECK = "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
 
 
-@functools.lru_cache(maxsize=1)
 def c_extension_available() -> bool:
-    """Whether the connector's C extension loads (asked once per process). Installed but
-    unloadable (a shared-library clash) is worth a warning: pure Python is much slower."""
     try:
         import _mysql_connector  # noqa: F401
-    except ModuleNotFoundError as exc:
-        log.debug("mysql C extension not installed, using pure Python: %s", exc)
-        return False
     except ImportError as exc:
-        log.warning("mysql C extension does not load, using pure Python (slower): %s", exc)
+        log.debug("mysql C extension unavailable, using pure Python: %s", exc)
         return False
     return True
 
