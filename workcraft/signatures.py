@@ -7,8 +7,11 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+# Shapes with more keywords than this are checked without the cache: a payload's keyword
+# names come from whoever sent the task, and a cache of huge key lists would grow with them.
+CACHED_KEYWORDS = 32
 
-@functools.lru_cache(maxsize=4096)
+
 def misfit(fn: Callable[..., Any], positional_count: int, keywords: tuple[str, ...]) -> str | None:
     """Why ``positional_count`` positional arguments and these keywords cannot bind to
     ``fn`` (None: they can, or ``fn`` has no signature to check, and the call decides).
@@ -16,6 +19,12 @@ def misfit(fn: Callable[..., Any], positional_count: int, keywords: tuple[str, .
     Binding looks only at how many positional arguments there are and which keywords, never
     at their values, so the answer is cached per shape: a peon checks every task's
     arguments before calling it, and the same few shapes recur."""
+    if len(keywords) > CACHED_KEYWORDS:
+        return _misfit(fn, positional_count, keywords)
+    return _cached_misfit(fn, positional_count, keywords)
+
+
+def _misfit(fn: Callable[..., Any], positional_count: int, keywords: tuple[str, ...]) -> str | None:
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -25,3 +34,6 @@ def misfit(fn: Callable[..., Any], positional_count: int, keywords: tuple[str, .
     except TypeError as exc:
         return str(exc)
     return None
+
+
+_cached_misfit = functools.lru_cache(maxsize=4096)(_misfit)

@@ -39,3 +39,9 @@ def test_each_shape_is_answered_on_its_own() -> None:
 
 def test_no_signature_leaves_it_to_the_call() -> None:
     assert misfit(min, 0, ("bogus",)) is None  # a builtin without a signature
+
+
+def test_many_keywords_are_judged_the_same_without_the_cache() -> None:
+    names = tuple(f"k{i}" for i in range(100))
+    assert misfit(anything, 0, names) is None
+    assert misfit(add, 2, names) == "got an unexpected keyword argument 'k0'"
