@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from workcraft.data.queries import positional, statement
+from workcraft.data.queries import Shape, multi_row, positional, statement
 
 Params = Sequence[Any] | dict[str, Any]
 
@@ -113,14 +113,22 @@ class ConnectorCursor(Cursor):
         if not params:
             return shape.sql
         values = [params[key] for key in shape.names] if isinstance(params, dict) else params
-        quoted = self._conn.prepare_for_mysql(list(values))
-        parts = shape.parts
-        if len(quoted) != len(parts) - 1:
-            raise ValueError(f"{name}: {len(parts) - 1} placeholders, {len(quoted)} values")
-        pieces = [parts[0]]
-        for value, part in zip(quoted, parts[1:], strict=True):
-            pieces += (value, part)
-        return b"".join(pieces)
+        return _fill(name, shape, self._conn.prepare_for_mysql(list(values)))
+
+    def executemany(self, name: str, rows: Sequence[Sequence[Any]]) -> int:
+        """One multi-row INSERT, its text built here: the rows' values are escaped in one
+        call and joined between the cached parts of the statement's VALUES row (the DB-API
+        cursor runs a regular expression over every row)."""
+        if not rows:
+            return 0
+        head, row, tail = multi_row(self._sql(name, None))
+        width = len(row.parts) - 1
+        quoted = self._conn.prepare_for_mysql([value for values in rows for value in values])
+        if len(quoted) != width * len(rows):
+            raise ValueError(f"{name}: {len(rows)} rows of {width} values expected")
+        filled = [_fill(name, row, quoted[i : i + width]) for i in range(0, len(quoted), width)]
+        result = self._send(head + b", ".join(filled) + tail)
+        return int(result["affected_rows"]) if isinstance(result, dict) else 0
 
     def _query(self, name: str, params: Params, expansions: dict[str, int] | None) -> Any:
         return self._send(self._text(name, params, expansions))
@@ -186,6 +194,17 @@ class ConnectorCursor(Cursor):
     def raw_execute(self, statement: str) -> None:
         result = self._conn.cmd_query(statement)
         self._rows(result)
+
+
+def _fill(name: str, shape: Shape, quoted: Sequence[bytes]) -> bytes:
+    """The statement's parts with the escaped values between them."""
+    parts = shape.parts
+    if len(quoted) != len(parts) - 1:
+        raise ValueError(f"{name}: {len(parts) - 1} placeholders, {len(quoted)} values")
+    pieces = [parts[0]]
+    for value, part in zip(quoted, parts[1:], strict=True):
+        pieces += (value, part)
+    return b"".join(pieces)
 
 
 def cursor_for(conn: Any) -> Cursor:

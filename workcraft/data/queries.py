@@ -94,3 +94,26 @@ def positional(sql: str) -> Shape:
     between the parts is then the only work per statement."""
     names = tuple(_NAMED.findall(sql))
     return Shape(tuple(_NAMED.sub("%s", sql).encode("utf-8").split(b"%s")), names)
+
+
+_VALUES = re.compile(r"\bVALUES\s*\(", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=64)
+def multi_row(sql: str) -> tuple[bytes, Shape, bytes]:
+    """An ``INSERT ... VALUES (row) [tail]`` statement as (head, row, tail), so that many
+    rows become ``head + row, row, ... + tail`` in one statement. The row's parentheses are
+    matched (it may call functions); a statement without a VALUES row is a bug."""
+    match = _VALUES.search(sql)
+    if match is None:
+        raise ValueError("not an INSERT ... VALUES (...) statement")
+    start = match.end() - 1
+    depth = 0
+    for end in range(start, len(sql)):
+        depth += {"(": 1, ")": -1}.get(sql[end], 0)
+        if depth == 0:
+            break
+    else:
+        raise ValueError("unbalanced parentheses in the VALUES row")
+    head, row, tail = sql[:start], sql[start : end + 1], sql[end + 1 :]
+    return head.encode("utf-8"), positional(row), tail.encode("utf-8")
