@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -52,6 +53,18 @@ def check_queue(value: Any, what: str = "queue") -> str:
     """One rule for queue names, so that every queue a task can be sent to can be named on
     the command line (``--queues a,b c`` splits on commas and white space): no white space,
     commas or control characters, and no ``[`` first or ``]`` last (the ``[a,b]`` list form)."""
+    if isinstance(value, str):
+        return _check_queue_name(value, what)
+    return _check_queue(value, what)
+
+
+@functools.lru_cache(maxsize=256)
+def _check_queue_name(value: str, what: str) -> str:
+    """Cached: a bulk send names the same few queues thousands of times."""
+    return _check_queue(value, what)
+
+
+def _check_queue(value: Any, what: str) -> str:
     name = check_name(what, value)
     bad = sorted({ch for ch in name if ch.isspace() or ch == "," or not ch.isprintable()})
     if bad:
@@ -123,7 +136,10 @@ def encode_json(what: str, value: Any) -> str:
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{what} is not JSON-serialisable: {exc}") from None
     _check_utf8(what, text)
-    if json_depth(value) > MAX_JSON_DEPTH:
+    # Each level opens a bracket, so with few brackets in the text (the usual case) there is
+    # no need to walk the value.
+    brackets = text.count("[") + text.count("{")
+    if brackets >= MAX_JSON_DEPTH and json_depth(value) > MAX_JSON_DEPTH:
         raise ValueError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels")
     return text
 

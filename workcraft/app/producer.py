@@ -230,11 +230,9 @@ def _batches(rows: list[TaskRow], batch_size: int, max_packet: int) -> list[list
 def _row_bytes(row: TaskRow) -> int:
     """What a row adds to the INSERT statement on the wire, in bytes (max_allowed_packet
     counts bytes): UTF-8, plus one escape byte per quote or backslash."""
-    size = 0
-    for value in row:
-        text = str(value)
-        size += len(text.encode("utf-8")) + text.count("'") + text.count("\\") + 4
-    return size + _STATEMENT_OVERHEAD
+    text = "\0".join(map(str, row))  # one string: a few C calls per row, not four per value
+    escapes = text.count("'") + text.count("\\")
+    return len(text.encode("utf-8")) + escapes + 3 * len(row) + 1 + _STATEMENT_OVERHEAD
 
 
 def _insert(batch: list[TaskRow], q: Queries, _attempt: int) -> list[str]:
