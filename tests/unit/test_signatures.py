@@ -45,3 +45,14 @@ def test_many_keywords_are_judged_the_same_without_the_cache() -> None:
     names = tuple(f"k{i}" for i in range(100))
     assert misfit(anything, 0, names) is None
     assert misfit(add, 2, names) == "got an unexpected keyword argument 'k0'"
+
+
+def test_long_keyword_names_are_not_kept() -> None:
+    """A sender's names are not cached when long: the cache cannot grow with payloads."""
+    from workcraft.signatures import _cached_misfit
+
+    before = _cached_misfit.cache_info().currsize
+    for n in range(20):
+        name = f"{n}" + "x" * 100_000
+        assert misfit(add, 2, (name,)) == f"got an unexpected keyword argument '{name}'"
+    assert _cached_misfit.cache_info().currsize == before
