@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.net import free_port
+from tests.support.procs import child_env
 from tests.support.sql import Sql, admin_connection
 from workcraft.data import Queries, RetryPolicy, Store
 from workcraft.data.connection import Session, open_connection
@@ -106,3 +109,37 @@ def test_causal_reads_change_nothing_on_a_server_that_is_not_galera(db_config: D
         assert cur.fetchall() == [(1,)]
     finally:
         conn.close()
+
+
+# The C extension only loads before anything imports ssl or hashlib (FIELD-NOTES 3), which
+# pytest's plugins do: the C-extension cursor is tried in a child that imports workcraft first.
+_WRONG_WIDTH_CHILD = """
+import workcraft
+from workcraft.data.connection import open_connection
+from workcraft.data.cursor import ConnectorCursor, cursor_for
+from workcraft.db import get_db_config
+
+conn = open_connection(get_db_config())
+cursor = cursor_for(conn)
+assert isinstance(cursor, ConnectorCursor), type(cursor).__name__
+try:
+    cursor.executemany("insert_task", [tuple(range(12)), tuple(range(14))])
+except ValueError as exc:
+    print(exc)
+conn.close()
+"""
+
+
+def test_bulk_insert_rows_of_the_wrong_width_are_refused(db_config: DBConfig, sql: Sql) -> None:
+    """Rows of 12 and 14 values add up to two rows of 13: they must not be sent shifted."""
+    child = subprocess.run(
+        [sys.executable, "-c", _WRONG_WIDTH_CHILD],
+        env=child_env(db_config),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "insert_task: every row needs 13 values"
+    assert sql.count("SELECT COUNT(*) FROM bountyboard") == 0

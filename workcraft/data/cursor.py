@@ -123,9 +123,11 @@ class ConnectorCursor(Cursor):
             return 0
         head, row, tail = multi_row(self._sql(name, None))
         width = len(row.parts) - 1
+        # Row by row: rows of wrong lengths could add up to the right total and shift values
+        # into the wrong columns; then every slice below has its row's values exactly.
+        if any(len(values) != width for values in rows):
+            raise ValueError(f"{name}: every row needs {width} values")
         quoted = self._conn.prepare_for_mysql([value for values in rows for value in values])
-        if len(quoted) != width * len(rows):
-            raise ValueError(f"{name}: {len(rows)} rows of {width} values expected")
         filled = [_fill(name, row, quoted[i : i + width]) for i in range(0, len(quoted), width)]
         result = self._send(head + b", ".join(filled) + tail)
         return int(result["affected_rows"]) if isinstance(result, dict) else 0
